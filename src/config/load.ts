@@ -1,0 +1,55 @@
+import { SETTINGS, type SettingKey, type SettingValues } from './settings.js';
+import { ConfigError } from '../errors.js';
+
+export type Role = 'consumer' | 'producer';
+
+export type AppConfig = Readonly<Omit<SettingValues, 'httpPort'> & { httpPort: number; role: Role }>;
+
+const DEFAULT_HTTP_PORT: Record<Role, number> = { consumer: 9464, producer: 9465 };
+
+/**
+ * Parses every setting at once so that one error lists every bad variable,
+ * instead of making the operator fix them one restart at a time.
+ */
+export function loadConfig(
+  role: Role,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): AppConfig {
+  const problems: string[] = [];
+  const values: Partial<Record<SettingKey, unknown>> = {};
+
+  for (const [key, setting] of Object.entries(SETTINGS) as [SettingKey, (typeof SETTINGS)[SettingKey]][]) {
+    const raw = env[setting.env];
+    const input = raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+    const parsed = setting.schema.safeParse(input);
+    if (parsed.success) {
+      values[key] = parsed.data;
+    } else {
+      const shown = setting.secret ? '<redacted>' : JSON.stringify(raw);
+      const reason = parsed.error.issues.map((i) => i.message).join('; ');
+      problems.push(`${setting.env}=${shown}: ${reason}`);
+    }
+  }
+
+  const v = values as SettingValues;
+  if (problems.length === 0) {
+    if (v.saslMechanism !== 'none' && (!v.saslUsername || !v.saslPassword)) {
+      problems.push(
+        `KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: both are required when KAFKA_SASL_MECHANISM=${v.saslMechanism}`,
+      );
+    }
+    if (Boolean(v.schemaRegistryUsername) !== Boolean(v.schemaRegistryPassword)) {
+      problems.push('SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD: set both or neither');
+    }
+    if (v.ordersTopic === v.dlqTopic) {
+      problems.push(`DLQ_TOPIC=${JSON.stringify(v.dlqTopic)}: must differ from ORDERS_TOPIC`);
+    }
+    if (v.tlsCaFile && !v.tls) {
+      problems.push('KAFKA_TLS_CA_FILE: set KAFKA_TLS=true to use it');
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({ ...v, httpPort: v.httpPort ?? DEFAULT_HTTP_PORT[role], role });
+}

@@ -1,0 +1,257 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the processes read, with its env var, default and description.
+ * The README's configuration table is generated from this list
+ * (`npm run docs:config`) and a unit test keeps the two in step.
+ */
+export interface Setting<T extends z.ZodType = z.ZodType> {
+  readonly env: string;
+  readonly schema: T;
+  /** Shown in the README; undefined means "required" or "unset". */
+  readonly defaultText: string;
+  readonly description: string;
+  readonly appliesTo: readonly ('consumer' | 'producer')[];
+  readonly secret?: boolean;
+}
+
+const BOTH = ['consumer', 'producer'] as const;
+const CONSUMER = ['consumer'] as const;
+const PRODUCER = ['producer'] as const;
+
+const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const ratio = z.coerce.number().min(0).max(1);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const brokerList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'each broker must be host:port'))
+      .min(1, 'at least one broker is required'),
+  );
+const httpUrl = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''));
+
+function setting<T extends z.ZodType>(
+  env: string,
+  schema: T,
+  defaultText: string,
+  description: string,
+  appliesTo: Setting['appliesTo'] = BOTH,
+  secret = false,
+): Setting<T> {
+  return { env, schema, defaultText, description, appliesTo, secret };
+}
+
+export const SETTINGS = {
+  brokers: setting(
+    'KAFKA_BROKERS',
+    brokerList.default(['127.0.0.1:9092']),
+    '127.0.0.1:9092',
+    'Comma-separated bootstrap brokers (host:port).',
+  ),
+  clientId: setting(
+    'KAFKA_CLIENT_ID',
+    z.string().min(1).default('kafka-order-system'),
+    'kafka-order-system',
+    'Kafka client id prefix.',
+  ),
+  schemaRegistryUrl: setting(
+    'SCHEMA_REGISTRY_URL',
+    httpUrl.default('http://127.0.0.1:8081/apis/ccompat/v7'),
+    'http://127.0.0.1:8081/apis/ccompat/v7',
+    'Base URL of a Confluent-compatible schema registry (Confluent: http://host:8081; Apicurio: http://host:8081/apis/ccompat/v7).',
+  ),
+  schemaRegistryUsername: setting(
+    'SCHEMA_REGISTRY_USERNAME',
+    z.string().min(1).optional(),
+    '(unset)',
+    'Registry basic-auth user.',
+  ),
+  schemaRegistryPassword: setting(
+    'SCHEMA_REGISTRY_PASSWORD',
+    z.string().min(1).optional(),
+    '(unset)',
+    'Registry basic-auth password.',
+    BOTH,
+    true,
+  ),
+  registryTimeoutMs: setting(
+    'SCHEMA_REGISTRY_TIMEOUT_MS',
+    intIn(100, 60_000).default(5000),
+    '5000',
+    'Timeout of one registry HTTP call; a timeout counts as a transient failure.',
+  ),
+  ordersTopic: setting(
+    'ORDERS_TOPIC',
+    z.string().min(1).default('orders'),
+    'orders',
+    'Topic the orders are produced to and consumed from.',
+  ),
+  dlqTopic: setting('DLQ_TOPIC', z.string().min(1).default('orders-dlq'), 'orders-dlq', 'Dead-letter topic.'),
+  groupId: setting(
+    'KAFKA_GROUP_ID',
+    z.string().min(1).default('order-consumer-group'),
+    'order-consumer-group',
+    'Consumer group id.',
+    CONSUMER,
+  ),
+  maxRetries: setting(
+    'MAX_RETRIES',
+    intIn(0, 100).default(3),
+    '3',
+    'Retries of a transient failure before the order is dead-lettered (attempts = 1 + MAX_RETRIES).',
+    CONSUMER,
+  ),
+  retryBackoffMs: setting(
+    'RETRY_BACKOFF_MS',
+    intIn(0, 600_000).default(2000),
+    '2000',
+    'Delay before the first retry.',
+    CONSUMER,
+  ),
+  retryBackoffStrategy: setting(
+    'RETRY_BACKOFF_STRATEGY',
+    z.enum(['fixed', 'exponential']).default('fixed'),
+    'fixed',
+    '`fixed` waits RETRY_BACKOFF_MS each time; `exponential` doubles it per attempt, capped at RETRY_BACKOFF_MAX_MS.',
+    CONSUMER,
+  ),
+  retryBackoffMaxMs: setting(
+    'RETRY_BACKOFF_MAX_MS',
+    intIn(0, 3_600_000).default(30_000),
+    '30000',
+    'Upper bound of one backoff delay.',
+    CONSUMER,
+  ),
+  retryJitter: setting(
+    'RETRY_JITTER',
+    ratio.default(0),
+    '0',
+    'Random spread of each delay, as a fraction (0.2 = ±20%).',
+    CONSUMER,
+  ),
+  simulatedFailureRate: setting(
+    'SIMULATED_FAILURE_RATE',
+    ratio.default(0),
+    '0',
+    'Probability that the simulated downstream call fails transiently (0 = off; the demo uses 0.2).',
+    CONSUMER,
+  ),
+  partitionsConsumedConcurrently: setting(
+    'PARTITIONS_CONSUMED_CONCURRENTLY',
+    intIn(1, 1000).default(3),
+    '3',
+    'Partitions processed in parallel by one consumer; a retrying order blocks only its own partition.',
+    CONSUMER,
+  ),
+  httpPort: setting(
+    'HTTP_PORT',
+    intIn(0, 65_535).optional(),
+    '9464 (consumer), 9465 (producer)',
+    'Port of /metrics, /healthz and /readyz (0 = any free port).',
+  ),
+  httpHost: setting(
+    'HTTP_HOST',
+    z.string().min(1).default('0.0.0.0'),
+    '0.0.0.0',
+    'Address the HTTP server binds to.',
+  ),
+  shutdownTimeoutMs: setting(
+    'SHUTDOWN_TIMEOUT_MS',
+    intIn(100, 120_000).default(8000),
+    '8000',
+    'Longest graceful shutdown before the process exits anyway.',
+  ),
+  logLevel: setting(
+    'LOG_LEVEL',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    'info',
+    'Log level.',
+  ),
+  logFormat: setting(
+    'LOG_FORMAT',
+    z.enum(['auto', 'json', 'pretty']).default('auto'),
+    'auto',
+    '`auto` is human-readable on a TTY and JSON otherwise.',
+  ),
+  saslMechanism: setting(
+    'KAFKA_SASL_MECHANISM',
+    z.enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512']).default('none'),
+    'none',
+    'SASL mechanism for the brokers.',
+  ),
+  saslUsername: setting(
+    'KAFKA_SASL_USERNAME',
+    z.string().min(1).optional(),
+    '(unset)',
+    'SASL user (required when a mechanism is set).',
+  ),
+  saslPassword: setting(
+    'KAFKA_SASL_PASSWORD',
+    z.string().min(1).optional(),
+    '(unset)',
+    'SASL password (required when a mechanism is set).',
+    BOTH,
+    true,
+  ),
+  tls: setting('KAFKA_TLS', bool.default(false), 'false', 'Connect to the brokers over TLS.'),
+  tlsCaFile: setting(
+    'KAFKA_TLS_CA_FILE',
+    z.string().min(1).optional(),
+    '(unset)',
+    'PEM file of the CA that signed the brokers’ certificates (system CAs when unset).',
+  ),
+  orderCount: setting(
+    'ORDER_COUNT',
+    intIn(0, 100_000_000).default(20),
+    '20',
+    'Orders the producer sends (`--count`).',
+    PRODUCER,
+  ),
+  orderRate: setting(
+    'ORDER_RATE',
+    z.coerce.number().min(0).max(1_000_000).default(0),
+    '0',
+    'Orders per second (`--rate`); 0 = as fast as possible.',
+    PRODUCER,
+  ),
+  invalidRatio: setting(
+    'INVALID_RATIO',
+    ratio.default(0),
+    '0',
+    'Fraction of deliberately invalid orders, to exercise the DLQ (`--invalid-ratio`).',
+    PRODUCER,
+  ),
+  startOrderId: setting(
+    'START_ORDER_ID',
+    intIn(0, Number.MAX_SAFE_INTEGER).default(1001),
+    '1001',
+    'First order id (`--start-id`).',
+    PRODUCER,
+  ),
+  producerSeed: setting(
+    'PRODUCER_SEED',
+    intIn(0, 2 ** 31 - 1).optional(),
+    '(random)',
+    'Seed of the random order generator, for reproducible runs (`--seed`).',
+    PRODUCER,
+  ),
+  pushgatewayUrl: setting(
+    'PUSHGATEWAY_URL',
+    httpUrl.optional(),
+    '(unset)',
+    'When set, the producer pushes its final metric totals to this Prometheus Pushgateway on exit.',
+    PRODUCER,
+  ),
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+export type SettingValues = { [K in SettingKey]: z.output<(typeof SETTINGS)[K]['schema']> };

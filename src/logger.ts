@@ -1,0 +1,28 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  readonly level: string;
+  readonly format: 'auto' | 'json' | 'pretty';
+  readonly name: string;
+}
+
+/**
+ * JSON lines for machines (containers, log shippers); a readable one-line
+ * format on a terminal. `auto` decides by whether stdout is a TTY.
+ */
+export function createLogger({ level, format, name }: LoggerOptions): Logger {
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY);
+  if (!pretty) {
+    return pino({ name, level, base: { service: name }, timestamp: pino.stdTimeFunctions.isoTime });
+  }
+  return pino({
+    name,
+    level,
+    transport: {
+      target: 'pino-pretty',
+      options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service', singleLine: true },
+    },
+  });
+}
