@@ -14,6 +14,9 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      // kafkajs hands callbacks (heartbeat, resolveOffset, ...) as plain closures on a payload object.
+      '@typescript-eslint/unbound-method': 'off',
     },
   },
   {

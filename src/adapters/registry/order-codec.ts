@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import avro from 'avsc';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
+import { DecodeError, RegistryUnavailableError, UnknownSchemaError, WireFormatError } from '../../errors.js';
+import type { Order } from '../../domain/order.js';
+import { LOGICAL_TYPES } from './decimal-type.js';
+
+export const ORDER_SCHEMA_PATH = new URL('../../../schemas/order.avsc', import.meta.url);
+
+/** The subject name follows Confluent's TopicNameStrategy: `<topic>-value`. */
+export const subjectFor = (topic: string): string => `${topic}-value`;
+
+const MAGIC_BYTE = 0;
+const HEADER_LENGTH = 5;
+
+interface AvroOrder {
+  orderId: string;
+  product: string;
+  price: bigint;
+  createdAt: number;
+}
+
+export function loadOrderSchema(): avro.Schema {
+  return JSON.parse(readFileSync(ORDER_SCHEMA_PATH, 'utf8')) as avro.Schema;
+}
+
+/** Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro binary. */
+export function frame(schemaId: number, payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_LENGTH + payload.length);
+  out.writeUInt8(MAGIC_BYTE, 0);
+  out.writeInt32BE(schemaId, 1);
+  payload.copy(out, HEADER_LENGTH);
+  return out;
+}
+
+export function unframe(value: Buffer | null): { schemaId: number; payload: Buffer } {
+  if (value === null || value.length < HEADER_LENGTH) {
+    throw new WireFormatError(
+      `value is ${value === null ? 'null' : `${value.length} bytes`}; Confluent framing needs at least ${HEADER_LENGTH}`,
+    );
+  }
+  if (value[0] !== MAGIC_BYTE) {
+    throw new WireFormatError(`magic byte is ${value[0] ?? 'missing'}, expected ${MAGIC_BYTE}`);
+  }
+  return { schemaId: value.readInt32BE(1), payload: value.subarray(HEADER_LENGTH) };
+}
+
+/** The registry client reports transport failures as status 400 with no body, so only 404 means "unknown". */
+function registryStatus(error: unknown): number | undefined {
+  if (typeof error === 'object' && error !== null && 'status' in error) {
+    const status = error.status;
+    return typeof status === 'number' ? status : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Encodes orders with the registered schema and decodes any writer schema
+ * the registry knows into our reader schema. Writer schemas and resolvers
+ * are cached per id, so the registry is asked once per schema, not per record.
+ */
+export class OrderCodec {
+  readonly #registry: SchemaRegistry;
+  readonly #readerType: avro.Type;
+  readonly #resolvers = new Map<number, Promise<avro.Resolver>>();
+  #writerSchemaId: number | undefined;
+
+  constructor(registry: SchemaRegistry) {
+    this.#registry = registry;
+    this.#readerType = avro.Type.forSchema(loadOrderSchema(), { logicalTypes: LOGICAL_TYPES });
+  }
+
+  /** Registers the order schema under `<topic>-value` with BACKWARD compatibility; returns its id. */
+  async register(topic: string): Promise<number> {
+    try {
+      const { id } = await this.#registry.register(
+        { type: 'AVRO' as never, schema: JSON.stringify(loadOrderSchema()) },
+        { subject: subjectFor(topic), compatibility: COMPATIBILITY.BACKWARD },
+      );
+      this.#writerSchemaId = id;
+      return id;
+    } catch (error) {
+      throw new RegistryUnavailableError(`could not register ${subjectFor(topic)}: ${String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  get writerSchemaId(): number | undefined {
+    return this.#writerSchemaId;
+  }
+
+  encode(order: Order): Buffer {
+    if (this.#writerSchemaId === undefined) throw new Error('register() must run before encode()');
+    const record: AvroOrder = {
+      orderId: order.orderId,
+      product: order.product,
+      price: order.priceCents,
+      createdAt: order.createdAtMs,
+    };
+    return frame(this.#writerSchemaId, this.#readerType.toBuffer(record));
+  }
+
+  async decode(value: Buffer | null): Promise<Order> {
+    const { schemaId, payload } = unframe(value);
+    const resolver = await this.#resolverFor(schemaId);
+    let record: AvroOrder;
+    try {
+      record = this.#readerType.fromBuffer(payload, resolver, false) as AvroOrder;
+    } catch (error) {
+      throw new DecodeError(`schema id ${schemaId}: ${(error as Error).message}`, { cause: error });
+    }
+    return {
+      orderId: record.orderId,
+      product: record.product,
+      priceCents: record.price,
+      createdAtMs: record.createdAt,
+    };
+  }
+
+  #resolverFor(schemaId: number): Promise<avro.Resolver> {
+    const cached = this.#resolvers.get(schemaId);
+    if (cached) return cached;
+    const pending = this.#fetchResolver(schemaId);
+    this.#resolvers.set(schemaId, pending);
+    // A transient failure must not be cached, or the id would stay broken after the registry recovers.
+    pending.catch((error: unknown) => {
+      if (error instanceof RegistryUnavailableError) this.#resolvers.delete(schemaId);
+    });
+    return pending;
+  }
+
+  async #fetchResolver(schemaId: number): Promise<avro.Resolver> {
+    let writer: avro.Type;
+    try {
+      writer = (await this.#registry.getSchema(schemaId)) as avro.Type;
+    } catch (error) {
+      if (registryStatus(error) === 404) {
+        throw new UnknownSchemaError(`schema id ${schemaId} is not in the registry`, { cause: error });
+      }
+      throw new RegistryUnavailableError(`could not fetch schema id ${schemaId}: ${String(error)}`, {
+        cause: error,
+      });
+    }
+    if (!(writer instanceof avro.Type)) {
+      throw new DecodeError(`schema id ${schemaId} is not an Avro schema`);
+    }
+    try {
+      return this.#readerType.createResolver(writer);
+    } catch (error) {
+      throw new DecodeError(`schema id ${schemaId} cannot be read as an Order: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+}

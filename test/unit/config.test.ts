@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { renderConfigTable } from '../../src/config/config-table.js';
+import { ConfigError } from '../../src/errors.js';
+
+describe('configuration', () => {
+  it('when nothing is set, then the defaults target the local stack', () => {
+    const config = loadConfig('consumer', {});
+    assert.deepEqual(config.brokers, ['127.0.0.1:9092']);
+    assert.equal(config.schemaRegistryUrl, 'http://127.0.0.1:8081/apis/ccompat/v7');
+    assert.equal(config.groupId, 'order-consumer-group');
+    assert.equal(config.ordersTopic, 'orders');
+    assert.equal(config.dlqTopic, 'orders-dlq');
+    assert.equal(config.maxRetries, 3);
+    assert.equal(config.retryBackoffMs, 2000);
+    assert.equal(config.httpPort, 9464);
+    assert.equal(loadConfig('producer', {}).httpPort, 9465);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('when variables are set, then they are parsed and typed', () => {
+    const config = loadConfig('producer', {
+      KAFKA_BROKERS: 'a:1, b:2',
+      SCHEMA_REGISTRY_URL: 'http://registry:8081/',
+      ORDER_COUNT: '1000',
+      INVALID_RATIO: '0.25',
+      KAFKA_TLS: 'true',
+    });
+    assert.deepEqual(config.brokers, ['a:1', 'b:2']);
+    assert.equal(config.schemaRegistryUrl, 'http://registry:8081');
+    assert.equal(config.orderCount, 1000);
+    assert.equal(config.invalidRatio, 0.25);
+    assert.equal(config.tls, true);
+  });
+
+  it('when several variables are bad, then one error lists every one of them', () => {
+    try {
+      loadConfig('consumer', {
+        KAFKA_BROKERS: 'no-port',
+        MAX_RETRIES: '-1',
+        RETRY_BACKOFF_MS: 'soon',
+        SCHEMA_REGISTRY_URL: 'ftp://x',
+        LOG_LEVEL: 'loud',
+      });
+      assert.fail('expected a ConfigError');
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      const names = error.problems.map((p) => p.split('=')[0]);
+      assert.deepEqual(names.sort(), [
+        'KAFKA_BROKERS',
+        'LOG_LEVEL',
+        'MAX_RETRIES',
+        'RETRY_BACKOFF_MS',
+        'SCHEMA_REGISTRY_URL',
+      ]);
+    }
+  });
+
+  it('when SASL is on without credentials, then the error says both are required', () => {
+    assert.throws(
+      () => loadConfig('consumer', { KAFKA_SASL_MECHANISM: 'scram-sha-512' }),
+      /KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/,
+    );
+  });
+
+  it('when a secret is invalid, then its value is not echoed', () => {
+    assert.throws(
+      () => loadConfig('consumer', { KAFKA_SASL_PASSWORD: '', SCHEMA_REGISTRY_PASSWORD: 'x' }),
+      (error: unknown) => error instanceof ConfigError && !error.message.includes('"x"'),
+    );
+  });
+
+  it('when the README is read, then its configuration table is the generated one', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    assert.ok(readme.includes(renderConfigTable()), 'README config table is stale: run npm run docs:config');
+  });
+});
