@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { waitUntil } from './wait.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A JSON log line of ours: pino's fields plus whatever the call site attached. */
+export type LogLine = Record<string, unknown> & { msg?: string };
+
+export interface RunningProcess {
+  readonly child: ChildProcess;
+  readonly lines: LogLine[];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts one of our CLIs as a real process with JSON logs, collecting every log line. */
+export function startCli(
+  script: 'consumer' | 'producer',
+  env: Record<string, string>,
+  args: string[] = [],
+): RunningProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
+    cwd: REPO,
+    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  let buffered = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    for (const part of parts) {
+      try {
+        lines.push(JSON.parse(part) as LogLine);
+      } catch {
+        lines.push({ msg: part });
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => {
+      if (code !== 0 && stderr) process.stderr.write(`[${script} stderr] ${stderr.slice(-2000)}\n`);
+      resolve({ code, signal });
+    });
+  });
+  return { child, lines, exited };
+}
+
+export async function waitForLine(
+  proc: RunningProcess,
+  what: string,
+  match: (l: LogLine) => boolean,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitUntil(what, () => proc.lines.some(match), timeoutMs);
+}

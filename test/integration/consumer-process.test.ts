@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Kafka } from 'kafkajs';
+import { decodeDeadLetterHeaders } from '../../src/domain/dead-letter.js';
+import { runProducer } from '../../src/producer/index.js';
+import {
+  collect,
+  createTestTopics,
+  deleteTestTopics,
+  newTestTopics,
+  quietLogger,
+  testConfig,
+  testKafka,
+  type TestTopics,
+} from '../helpers/kafka.js';
+import { startCli, waitForLine, type LogLine, type RunningProcess } from '../helpers/processes.js';
+import { waitUntil } from '../helpers/wait.js';
+
+let kafka: Kafka;
+const created: TestTopics[] = [];
+const processes: RunningProcess[] = [];
+
+function consumerEnv(topics: TestTopics): Record<string, string> {
+  return {
+    ORDERS_TOPIC: topics.ordersTopic,
+    DLQ_TOPIC: topics.dlqTopic,
+    KAFKA_GROUP_ID: topics.groupId,
+    HTTP_PORT: '0',
+    RETRY_BACKOFF_MS: '50',
+  };
+}
+
+function startConsumerProcess(topics: TestTopics): RunningProcess {
+  const proc = startCli('consumer', consumerEnv(topics));
+  processes.push(proc);
+  return proc;
+}
+
+const isProcessed = (l: LogLine) =>
+  typeof l.msg === 'string' && l.msg.startsWith('Successfully processed order');
+const position = (l: LogLine) => `${String(l.partition)}@${String(l.offset)}`;
+
+before(() => {
+  kafka = testKafka();
+});
+
+after(async () => {
+  for (const p of processes) p.child.kill('SIGKILL');
+  await Promise.all(created.map((t) => deleteTestTopics(kafka, t)));
+});
+
+describe('consumer process lifecycle', () => {
+  it('when a consumer is SIGKILLed mid-stream and restarted, then every produced order is processed or dead-lettered, none lost', async () => {
+    const topics = newTestTopics('crash');
+    await createTestTopics(kafka, topics);
+    created.push(topics);
+
+    const first = startConsumerProcess(topics);
+    await waitForLine(
+      first,
+      'the first consumer to join',
+      (l) => typeof l.msg === 'string' && l.msg.startsWith('Assigned partitions'),
+    );
+    const producing = runProducer(
+      testConfig('producer', topics, {
+        ORDER_COUNT: '3000',
+        ORDER_RATE: '1500',
+        INVALID_RATIO: '0.05',
+        PRODUCER_SEED: '3',
+      }),
+      { logger: quietLogger, keepLedger: true, http: false },
+    );
+    await waitUntil(
+      'the first consumer to be mid-stream',
+      () => first.lines.filter(isProcessed).length >= 300,
+    );
+    first.child.kill('SIGKILL');
+    const killed = await first.exited;
+    assert.equal(killed.signal, 'SIGKILL');
+
+    const second = startConsumerProcess(topics);
+    const produced = await producing;
+    assert.equal(produced.acknowledged, 3000);
+
+    const done = new Set<string>();
+    const dlqPositions = new Set<string>();
+    await waitUntil(
+      'every produced order to be accounted for',
+      async () => {
+        for (const l of [...first.lines, ...second.lines]) if (isProcessed(l)) done.add(position(l));
+        if (done.size < produced.validAcknowledged) return false;
+        const dlq = await collect(kafka, topics.dlqTopic, produced.invalidAcknowledged, 30_000);
+        for (const r of dlq) {
+          const h = decodeDeadLetterHeaders(r.message.headers ?? {});
+          dlqPositions.add(`${h.originalPartition}@${h.originalOffset}`);
+        }
+        return true;
+      },
+      120_000,
+      500,
+    );
+    for (const order of produced.ledger) {
+      const at = `${order.partition}@${order.offset}`;
+      if (order.invalid) assert.ok(dlqPositions.has(at), `invalid order at ${at} was dead-lettered`);
+      else assert.ok(done.has(at), `valid order at ${at} was processed`);
+    }
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+
+  it('when a consumer receives SIGTERM, then it commits, leaves the group and exits 0 within 10 s', async () => {
+    const topics = newTestTopics('sigterm');
+    await createTestTopics(kafka, topics);
+    created.push(topics);
+    const proc = startConsumerProcess(topics);
+    await waitForLine(
+      proc,
+      'the consumer to join',
+      (l) => typeof l.msg === 'string' && l.msg.startsWith('Assigned partitions'),
+    );
+    await runProducer(testConfig('producer', topics, { ORDER_COUNT: '50' }), {
+      logger: quietLogger,
+      http: false,
+    });
+    await waitUntil('50 processed', () => proc.lines.filter(isProcessed).length === 50);
+
+    const started = performance.now();
+    proc.child.kill('SIGTERM');
+    const { code } = await proc.exited;
+    const seconds = (performance.now() - started) / 1000;
+    assert.equal(code, 0);
+    assert.ok(seconds < 10, `exited after ${seconds.toFixed(1)} s`);
+
+    // Everything processed was committed: a new member of the group finds nothing left to do.
+    const admin = kafka.admin();
+    await admin.connect();
+    const [committed] = await admin.fetchOffsets({ groupId: topics.groupId, topics: [topics.ordersTopic] });
+    const ends = await admin.fetchTopicOffsets(topics.ordersTopic);
+    await admin.disconnect();
+    const lag = ends.reduce((sum, e) => {
+      const c = committed?.partitions.find((p) => p.partition === e.partition);
+      return sum + Number(e.high) - Number(c?.offset ?? 0);
+    }, 0);
+    assert.equal(lag, 0);
+  });
+});
