@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the checks and tests use, only when missing.
 set -Eeuo pipefail
-packages=(kcat shellcheck yamllint prometheus)
+packages=(kcat shellcheck yamllint prometheus prometheus-pushgateway)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -41,8 +41,8 @@ export function loadConfig(
     if (Boolean(v.schemaRegistryUsername) !== Boolean(v.schemaRegistryPassword)) {
       problems.push('SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD: set both or neither');
     }
-    if (v.ordersTopic === v.dlqTopic) {
-      problems.push(`DLQ_TOPIC=${JSON.stringify(v.dlqTopic)}: must differ from ORDERS_TOPIC`);
+    if (new Set([v.ordersTopic, v.dlqTopic, v.statsTopic]).size !== 3) {
+      problems.push('ORDERS_TOPIC, DLQ_TOPIC and STATS_TOPIC: must be three different topics');
     }
     if (v.tlsCaFile && !v.tls) {
       problems.push('KAFKA_TLS_CA_FILE: set KAFKA_TLS=true to use it');

@@ -96,6 +96,33 @@ export const SETTINGS = {
     'Topic the orders are produced to and consumed from.',
   ),
   dlqTopic: setting('DLQ_TOPIC', z.string().min(1).default('orders-dlq'), 'orders-dlq', 'Dead-letter topic.'),
+  statsTopic: setting(
+    'STATS_TOPIC',
+    z.string().min(1).default('order-stats'),
+    'order-stats',
+    'Compacted changelog of the per-partition aggregates (exactly-once mode).',
+  ),
+  processingMode: setting(
+    'PROCESSING_MODE',
+    z.enum(['exactly-once', 'at-least-once']).default('exactly-once'),
+    'exactly-once',
+    '`exactly-once`: aggregates, DLQ records and offsets commit in one Kafka transaction per partition batch; `at-least-once`: plain commits, for brokers without transactions.',
+    CONSUMER,
+  ),
+  transactionMaxRecords: setting(
+    'TRANSACTION_MAX_RECORDS',
+    intIn(1, 100_000).default(500),
+    '500',
+    'Most records committed in one transaction (exactly-once mode); a fetched batch is split into transactions of this size.',
+    CONSUMER,
+  ),
+  transactionTimeoutMs: setting(
+    'TRANSACTION_TIMEOUT_MS',
+    intIn(1000, 900_000).default(60_000),
+    '60000',
+    'Broker-side transaction timeout; must exceed the longest retry sequence of one batch.',
+    CONSUMER,
+  ),
   groupId: setting(
     'KAFKA_GROUP_ID',
     z.string().min(1).default('order-consumer-group'),

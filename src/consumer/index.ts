@@ -1,10 +1,17 @@
-import { Partitioners, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Producer } from 'kafkajs';
 import type { AppConfig } from '../config/load.js';
 import { formatCents } from '../domain/money.js';
 import type { RetryPolicy } from '../domain/retry-policy.js';
 import { RunningAverage } from '../domain/running-average.js';
 import { createKafka } from '../adapters/kafka/client.js';
 import { DeadLetterPublisher } from '../adapters/kafka/dead-letter-publisher.js';
+import { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
+import { registerClusterMetrics } from '../adapters/metrics/cluster-metrics.js';
+import { clusterView, type ClusterStatsView } from '../domain/partition-stats.js';
+import { AtLeastOnceHandler } from './at-least-once-handler.js';
+import type { BatchHandler } from './batch-handler.js';
+import { OutcomeRecorder } from './outcome-recorder.js';
+import { TransactionalHandler } from './transactional-handler.js';
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js';
 import { registerConsumerMetrics } from '../adapters/metrics/consumer-metrics.js';
 import { createMetricsRegistry } from '../adapters/metrics/registry.js';
@@ -15,7 +22,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { ConsumerHealth } from './consumer-health.js';
 import { simulatedDownstream, type DownstreamStep } from './downstream.js';
 import { ConsumerEventBus } from './events.js';
-import { OrderProcessor, type IncomingRecord, type ProcessingContext } from './order-processor.js';
+import { OrderProcessor } from './order-processor.js';
 
 export interface ConsumerOptions {
   readonly logger?: Logger;
@@ -38,6 +45,8 @@ export interface ConsumerHandle {
   readonly bus: ConsumerEventBus;
   readonly health: ConsumerHealth;
   stats(): ConsumerStats;
+  /** The cluster-wide aggregate read from the changelog (exactly-once mode; empty otherwise). */
+  clusterStats(): ClusterStatsView;
   /** Graceful: stop fetching, finish or abandon the in-flight record, commit, leave the group. */
   stop(): Promise<void>;
 }
@@ -59,7 +68,7 @@ export function consumerBanner(config: AppConfig): string[] {
     '='.repeat(60),
     `Subscribed to topic: ${config.ordersTopic}`,
     `Consumer group: ${config.groupId}`,
-    'Real-time aggregation enabled',
+    `Real-time aggregation enabled (${config.processingMode}${config.processingMode === 'exactly-once' ? `, changelog ${config.statsTopic}` : ''})`,
     `Retry logic: ${config.maxRetries} attempts`,
     `DLQ topic: ${config.dlqTopic}`,
     'Waiting for messages...',
@@ -109,6 +118,11 @@ export async function startConsumer(
     port: config.httpPort,
     registry: metrics,
     logger,
+    routes: (app) => {
+      app.get('/stats', (_req, res) => {
+        res.json(clusterView(changelog?.all() ?? [], config.ordersTopic, changelog?.caughtUp ?? false));
+      });
+    },
     readiness: [
       { name: 'broker', check: () => health.connected },
       { name: 'group', check: () => health.joined },
@@ -121,78 +135,64 @@ export async function startConsumer(
   });
 
   const average = new RunningAverage();
-  const counters = { processed: 0, deadLettered: 0, retried: 0 };
-  bus.on('order.processed', () => (counters.processed += 1));
-  bus.on('order.dead_lettered', () => (counters.deadLettered += 1));
-  bus.on('order.retrying', () => (counters.retried += 1));
+  const recorder = new OutcomeRecorder(average, bus, logger);
+  let retried = 0;
+  bus.on('order.retrying', () => (retried += 1));
 
-  const codec = new OrderCodec(createSchemaRegistry(config));
   const processor = new OrderProcessor({
-    decoder: codec,
+    decoder: new OrderCodec(createSchemaRegistry(config)),
     downstream: options.downstream ?? simulatedDownstream(config.simulatedFailureRate),
-    deadLetters: new DeadLetterPublisher(dlqProducer, config.dlqTopic),
     policy: retryPolicyFrom(config),
     groupId: config.groupId,
-    average,
     bus,
     logger,
   });
 
   let stopping = false;
-
-  async function eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
-    const ctx: ProcessingContext = {
-      heartbeat,
-      shouldAbandon: () => stopping || !isRunning() || isStale(),
-    };
-    let lastDone: string | undefined;
-    for (const message of batch.messages) {
-      if (ctx.shouldAbandon()) break;
-      const record: IncomingRecord = {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: message.offset,
-        timestamp: message.timestamp,
-        key: message.key,
-        value: message.value,
-      };
-      const outcome = await processor.handle(record, ctx);
-      if (outcome.kind === 'abandoned') break;
-      resolveOffset(message.offset);
-      lastDone = message.offset;
-      await commitOffsetsIfNecessary();
-    }
-    if (lastDone !== undefined) {
-      bus.emit('lag', [
-        {
-          partition: batch.partition,
-          lag: Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastDone) - 1n)),
-        },
-      ]);
-      // kafkajs does not commit on stop; do it here so a graceful shutdown leaves nothing to redo.
-      if (stopping || !isRunning()) {
-        await commitOffsetsIfNecessary({
-          topics: [
-            {
-              topic: batch.topic,
-              partitions: [{ partition: batch.partition, offset: (BigInt(lastDone) + 1n).toString() }],
-            },
-          ],
-        });
-      }
-    }
-  }
+  const isStopping = () => stopping;
+  const exactlyOnce = config.processingMode === 'exactly-once';
+  const changelog = exactlyOnce
+    ? new StatsChangelog(kafka, config.statsTopic, config.groupId, logger)
+    : undefined;
+  if (changelog) registerClusterMetrics(metrics, changelog, config.ordersTopic);
+  const handler: BatchHandler = changelog
+    ? new TransactionalHandler(
+        kafka,
+        consumer,
+        config,
+        processor,
+        recorder,
+        changelog,
+        bus,
+        logger,
+        isStopping,
+      )
+    : new AtLeastOnceHandler(
+        processor,
+        recorder,
+        new DeadLetterPublisher(dlqProducer, config.dlqTopic),
+        bus,
+        isStopping,
+      );
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    const partitions = event.payload.memberAssignment[config.ordersTopic] ?? [];
+    handler
+      .onAssignment(partitions)
+      .catch((error: unknown) => logger.warn({ err: error }, 'releasing partitions failed'));
+  });
 
   for (const line of consumerBanner(config)) logger.info(line);
-  await dlqProducer.connect();
+  if (changelog) await changelog.start();
+  else await dlqProducer.connect();
   await consumer.connect();
   await consumer.subscribe({ topics: [config.ordersTopic], fromBeginning: true });
   await consumer.run({
     partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
     eachBatchAutoResolve: false,
+    // In exactly-once mode offsets are committed inside each transaction, never by kafkajs.
+    autoCommit: !exactlyOnce,
     autoCommitInterval: 1000,
-    eachBatch,
+    eachBatch: (payload) => handler.handle(payload),
   });
 
   let stopped: Promise<void> | undefined;
@@ -206,10 +206,11 @@ export async function startConsumer(
       await dlqProducer
         .disconnect()
         .catch((error: unknown) => logger.warn({ err: error }, 'DLQ producer disconnect failed'));
+      const { processed, deadLettered } = recorder.counters;
       logger.info(
-        { processed: counters.processed, deadLettered: counters.deadLettered, retried: counters.retried },
-        `Consumer stopped: ${counters.processed} processed, ${counters.deadLettered} dead-lettered, ` +
-          `${counters.retried} retries, average $${formatCents(average.averageCents)}`,
+        { processed, deadLettered, retried },
+        `Consumer stopped: ${processed} processed, ${deadLettered} dead-lettered, ` +
+          `${retried} retries, average $${formatCents(average.averageCents)}`,
       );
       // Last, so probes and a final scrape still answer during shutdown.
       await http.close();
@@ -221,8 +222,10 @@ export async function startConsumer(
     httpPort: http.port,
     bus,
     health,
+    clusterStats: () => clusterView(changelog?.all() ?? [], config.ordersTopic, changelog?.caughtUp ?? false),
     stats: () => ({
-      ...counters,
+      ...recorder.counters,
+      retried,
       count: average.count,
       sumCents: average.sumCents,
       averageCents: average.averageCents,

@@ -1,10 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { classifyError } from '../errors.js';
+import { classifyError, type ErrorClassification } from '../errors.js';
 import { buildDeadLetterHeaders } from '../domain/dead-letter.js';
-import { formatCents } from '../domain/money.js';
 import { assertValidOrder, type Order } from '../domain/order.js';
 import { decideAfterFailure, type RetryPolicy } from '../domain/retry-policy.js';
-import type { RunningAverage } from '../domain/running-average.js';
 import type { Logger } from '../logger.js';
 import type { DownstreamStep } from './downstream.js';
 import type { ConsumerEventBus } from './events.js';
@@ -35,21 +33,33 @@ export interface ProcessingContext {
   heartbeat(): Promise<void>;
   /** True once shutdown or a rebalance means the record must be left for the next owner. */
   shouldAbandon(): boolean;
+  /** Where dead letters go: straight to the DLQ, or into the open transaction. */
+  readonly deadLetters: DeadLetterSink;
 }
 
 export type Outcome =
-  | { readonly kind: 'processed'; readonly order: Order; readonly attempts: number }
-  | { readonly kind: 'dead-lettered'; readonly code: string; readonly attempts: number }
+  | {
+      readonly kind: 'processed';
+      readonly record: IncomingRecord;
+      readonly order: Order;
+      readonly attempts: number;
+      readonly durationSeconds: number;
+    }
+  | {
+      readonly kind: 'dead-lettered';
+      readonly record: IncomingRecord;
+      readonly failure: ErrorClassification;
+      readonly attempts: number;
+      readonly durationSeconds: number;
+    }
   /** Not finished and not committed: the next owner of the partition processes it again. */
   | { readonly kind: 'abandoned' };
 
 export interface OrderProcessorDeps {
   readonly decoder: OrderDecoder;
   readonly downstream: DownstreamStep;
-  readonly deadLetters: DeadLetterSink;
   readonly policy: RetryPolicy;
   readonly groupId: string;
-  readonly average: RunningAverage;
   readonly bus: ConsumerEventBus;
   readonly logger: Logger;
   readonly random?: () => number;
@@ -60,10 +70,12 @@ export interface OrderProcessorDeps {
 const HEARTBEAT_SLICE_MS = 1000;
 
 /**
- * The life of one order record: decode, validate, process, aggregate.
- * Permanent failures go to the DLQ at once; transient ones are retried with
- * backoff and then dead-lettered. The record's offset may be committed only
- * after a `processed` or `dead-lettered` outcome.
+ * The life of one order record: decode, validate, process. Permanent
+ * failures go to the DLQ at once; transient ones are retried with backoff and
+ * then dead-lettered. The outcome is applied to the aggregate by the caller
+ * (OutcomeRecorder) once it is durable: at once in at-least-once mode, after
+ * the transaction commits in exactly-once mode. The record's offset may be
+ * committed only after a `processed` or `dead-lettered` outcome.
  */
 export class OrderProcessor {
   readonly #deps: OrderProcessorDeps;
@@ -82,14 +94,25 @@ export class OrderProcessor {
         const order = await this.#deps.decoder.decode(record.value);
         assertValidOrder(order);
         await this.#deps.downstream(order);
-        this.#apply(record, order, startedAt);
-        return { kind: 'processed', order, attempts: attempt };
+        return {
+          kind: 'processed',
+          record,
+          order,
+          attempts: attempt,
+          durationSeconds: secondsSince(startedAt),
+        };
       } catch (error) {
         const failure = classifyError(error);
         const decision = decideAfterFailure(policy, attempt, failure.retriable, this.#deps.random);
         if (decision.action === 'dead-letter') {
-          await this.#deadLetter(record, failure, attempt, startedAt);
-          return { kind: 'dead-lettered', code: failure.code, attempts: attempt };
+          await this.#deadLetter(record, failure, attempt, ctx.deadLetters);
+          return {
+            kind: 'dead-lettered',
+            record,
+            failure,
+            attempts: attempt,
+            durationSeconds: secondsSince(startedAt),
+          };
         }
         logger.warn(
           {
@@ -113,57 +136,20 @@ export class OrderProcessor {
     }
   }
 
-  #apply(record: IncomingRecord, order: Order, startedAt: number): void {
-    const { average, bus, logger } = this.#deps;
-    average.add(order.priceCents);
-    bus.emit('order.processed', {
-      partition: record.partition,
-      priceCents: order.priceCents,
-      durationSeconds: (performance.now() - startedAt) / 1000,
-      endToEndSeconds: this.#endToEndSeconds(order.createdAtMs, record.timestamp),
-      averageCents: average.averageCents,
-      count: average.count,
-    });
-    logger.info(
-      { orderId: order.orderId, partition: record.partition, offset: record.offset },
-      `Successfully processed order ${order.orderId}: ${order.product} - $${formatCents(order.priceCents)} | ` +
-        `running average $${formatCents(average.averageCents)} over ${average.count.toString()} orders`,
-    );
-  }
-
   async #deadLetter(
     record: IncomingRecord,
-    failure: ReturnType<typeof classifyError>,
+    failure: ErrorClassification,
     attempts: number,
-    startedAt: number,
+    sink: DeadLetterSink,
   ): Promise<void> {
-    const { deadLetters, bus, logger, groupId } = this.#deps;
     const headers = buildDeadLetterHeaders({
       source: record,
       error: failure,
       attempts,
       failedAt: new Date(this.#now()),
-      consumerGroup: groupId,
+      consumerGroup: this.#deps.groupId,
     });
-    await deadLetters.publish(record, headers);
-    bus.emit('order.dead_lettered', {
-      partition: record.partition,
-      reason: failure.code,
-      attempts,
-      durationSeconds: (performance.now() - startedAt) / 1000,
-      endToEndSeconds: this.#endToEndSeconds(0, record.timestamp),
-    });
-    logger.warn(
-      { partition: record.partition, offset: record.offset, code: failure.code, attempts },
-      `Sent ${where(record)} to the DLQ after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.message}`,
-    );
-  }
-
-  /** Order time when the writer gave one, else the record's timestamp. */
-  #endToEndSeconds(createdAtMs: number, recordTimestamp: string): number | undefined {
-    const origin = createdAtMs > 0 ? createdAtMs : Number(recordTimestamp);
-    if (!Number.isFinite(origin) || origin <= 0) return undefined;
-    return Math.max(0, this.#now() - origin) / 1000;
+    await sink.publish(record, headers);
   }
 
   /** Sleeps in slices, heartbeating, so a long backoff never costs the group membership. */
@@ -184,6 +170,8 @@ export class OrderProcessor {
   }
 }
 
-function where(record: IncomingRecord): string {
+const secondsSince = (startedAt: number): number => (performance.now() - startedAt) / 1000;
+
+export function where(record: IncomingRecord): string {
   return `${record.topic}[${record.partition}]@${record.offset}`;
 }

@@ -3,6 +3,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { pino } from 'pino';
 import { loadConfig, type AppConfig, type Role } from '../../src/config/load.js';
 import { createKafka } from '../../src/adapters/kafka/client.js';
+import { resolveTopics } from '../../src/topics.js';
 import { waitUntil } from './wait.js';
 
 export const quietLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -13,12 +14,18 @@ export const uniqueName = (prefix: string): string => `${prefix}-${randomUUID().
 export interface TestTopics {
   readonly ordersTopic: string;
   readonly dlqTopic: string;
+  readonly statsTopic: string;
   readonly groupId: string;
 }
 
 export function newTestTopics(prefix = 'it'): TestTopics {
   const id = uniqueName(prefix);
-  return { ordersTopic: `${id}-orders`, dlqTopic: `${id}-dlq`, groupId: `${id}-group` };
+  return {
+    ordersTopic: `${id}-orders`,
+    dlqTopic: `${id}-dlq`,
+    statsTopic: `${id}-stats`,
+    groupId: `${id}-group`,
+  };
 }
 
 /** Config as the processes would load it, pointed at the test's own topics and group. */
@@ -27,6 +34,7 @@ export function testConfig(role: Role, topics: TestTopics, extra: Record<string,
     ...process.env,
     ORDERS_TOPIC: topics.ordersTopic,
     DLQ_TOPIC: topics.dlqTopic,
+    STATS_TOPIC: topics.statsTopic,
     KAFKA_GROUP_ID: topics.groupId,
     HTTP_PORT: '0',
     HTTP_HOST: '127.0.0.1',
@@ -40,7 +48,7 @@ export function testKafka(): Kafka {
   return createKafka(loadConfig('consumer', process.env), quietLogger, 'test');
 }
 
-/** Creates the orders (3 partitions) and DLQ (1 partition) topics of one test. */
+/** Creates the test's topics from the application's own definitions (src/topics.ts). */
 export async function createTestTopics(
   kafka: Kafka,
   topics: TestTopics,
@@ -51,10 +59,12 @@ export async function createTestTopics(
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [
-        { topic: topics.ordersTopic, numPartitions: ordersPartitions, replicationFactor: 1 },
-        { topic: topics.dlqTopic, numPartitions: 1, replicationFactor: 1 },
-      ],
+      topics: resolveTopics(topics).map((t) => ({
+        topic: t.name,
+        numPartitions: t.role === 'orders' ? ordersPartitions : t.partitions,
+        replicationFactor: 1,
+        configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
+      })),
     });
   } finally {
     await admin.disconnect();
@@ -65,7 +75,7 @@ export async function deleteTestTopics(kafka: Kafka, topics: TestTopics): Promis
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.deleteTopics({ topics: [topics.ordersTopic, topics.dlqTopic] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: resolveTopics(topics).map((t) => t.name) }).catch(() => undefined);
   } finally {
     await admin.disconnect();
   }

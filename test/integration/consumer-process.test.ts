@@ -24,6 +24,7 @@ function consumerEnv(topics: TestTopics): Record<string, string> {
   return {
     ORDERS_TOPIC: topics.ordersTopic,
     DLQ_TOPIC: topics.dlqTopic,
+    STATS_TOPIC: topics.statsTopic,
     KAFKA_GROUP_ID: topics.groupId,
     HTTP_PORT: '0',
     RETRY_BACKOFF_MS: '50',

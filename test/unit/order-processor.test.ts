@@ -3,13 +3,13 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import {
   OrderProcessor,
+  type DeadLetterSink,
   type IncomingRecord,
   type OrderDecoder,
 } from '../../src/consumer/order-processor.js';
 import { ConsumerEventBus } from '../../src/consumer/events.js';
 import { decodeDeadLetterHeaders } from '../../src/domain/dead-letter.js';
 import type { Order } from '../../src/domain/order.js';
-import { RunningAverage } from '../../src/domain/running-average.js';
 import { TransientDownstreamError, WireFormatError } from '../../src/errors.js';
 
 const order: Order = { orderId: '7', product: 'Laptop', priceCents: 1999n, createdAtMs: 1 };
@@ -24,6 +24,12 @@ const record: IncomingRecord = {
 
 function setup(options: { decoder?: OrderDecoder; failures?: number; maxRetries?: number } = {}) {
   const dead: Record<string, Buffer>[] = [];
+  const deadLetters: DeadLetterSink = {
+    publish: (_record, headers) => {
+      dead.push(headers);
+      return Promise.resolve();
+    },
+  };
   let calls = 0;
   const processor = new OrderProcessor({
     decoder: options.decoder ?? { decode: () => Promise.resolve(order) },
@@ -33,12 +39,6 @@ function setup(options: { decoder?: OrderDecoder; failures?: number; maxRetries?
         ? Promise.reject(new TransientDownstreamError('flaky'))
         : Promise.resolve();
     },
-    deadLetters: {
-      publish: (_r, headers) => {
-        dead.push(headers);
-        return Promise.resolve();
-      },
-    },
     policy: {
       maxRetries: options.maxRetries ?? 3,
       backoffMs: 1,
@@ -47,12 +47,11 @@ function setup(options: { decoder?: OrderDecoder; failures?: number; maxRetries?
       jitter: 0,
     },
     groupId: 'g',
-    average: new RunningAverage(),
     bus: new ConsumerEventBus(),
     logger: pino({ level: 'silent' }),
   });
-  const ctx = { heartbeat: () => Promise.resolve(), shouldAbandon: () => false };
-  return { processor, dead, ctx, calls: () => calls };
+  const ctx = { heartbeat: () => Promise.resolve(), shouldAbandon: () => false, deadLetters };
+  return { processor, dead, ctx, deadLetters, calls: () => calls };
 }
 
 describe('order processor', () => {
@@ -66,7 +65,9 @@ describe('order processor', () => {
 
   it('when the failure clears on the second attempt, then the order is processed and not dead-lettered', async () => {
     const { processor, dead, ctx, calls } = setup({ failures: 1 });
-    assert.deepEqual(await processor.handle(record, ctx), { kind: 'processed', order, attempts: 2 });
+    const outcome = await processor.handle(record, ctx);
+    assert.equal(outcome.kind, 'processed');
+    assert.equal(outcome.kind === 'processed' && outcome.attempts, 2);
     assert.equal(calls(), 2);
     assert.equal(dead.length, 0);
   });
@@ -76,27 +77,30 @@ describe('order processor', () => {
       decoder: { decode: () => Promise.reject(new WireFormatError('bad magic')) },
     });
     const outcome = await processor.handle(record, ctx);
-    assert.deepEqual(outcome, { kind: 'dead-lettered', code: 'KOS_WIRE_FORMAT', attempts: 1 });
+    assert.equal(outcome.kind, 'dead-lettered');
+    assert.equal(outcome.kind === 'dead-lettered' && outcome.failure.code, 'KOS_WIRE_FORMAT');
     assert.equal(calls(), 0);
     assert.equal(decodeDeadLetterHeaders(dead[0]!).errorCode, 'KOS_WIRE_FORMAT');
   });
 
   it('when shutdown starts during a backoff, then the record is abandoned, not dead-lettered', async () => {
-    const { processor, dead } = setup({ failures: Infinity });
+    const { processor, dead, deadLetters } = setup({ failures: Infinity });
     let asked = 0;
     const outcome = await processor.handle(record, {
       heartbeat: () => Promise.resolve(),
       shouldAbandon: () => ++asked > 1,
+      deadLetters,
     });
     assert.equal(outcome.kind, 'abandoned');
     assert.equal(dead.length, 0);
   });
 
   it('when the heartbeat fails during a backoff (partition lost), then the record is abandoned', async () => {
-    const { processor, dead } = setup({ failures: Infinity });
+    const { processor, dead, deadLetters } = setup({ failures: Infinity });
     const outcome = await processor.handle(record, {
       heartbeat: () => Promise.reject(new Error('REBALANCE_IN_PROGRESS')),
       shouldAbandon: () => false,
+      deadLetters,
     });
     assert.equal(outcome.kind, 'abandoned');
     assert.equal(dead.length, 0);

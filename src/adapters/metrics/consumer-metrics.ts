@@ -1,0 +1,143 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ConsumerEventBus } from '../../consumer/events.js';
+import { centsToDollars, FAILURE_REASONS, reasonLabel, LATENCY_BUCKETS_SECONDS } from './units.js';
+
+/** Outcomes of one order; the label values of orders_processed_total and the histograms. */
+export const ORDER_OUTCOMES = ['success', 'dead_lettered'] as const;
+
+/**
+ * Consumer business metrics, fed only by the consumer's event bus.
+ * Every metric starts at zero for its known label values, so rate() and
+ * increase() also count the first event after a scrape.
+ */
+export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBus): void {
+  const registers = [registry];
+
+  const processed = new Counter({
+    name: 'orders_processed_total',
+    help: 'Orders this consumer finished, by outcome (success = added to the aggregate, dead_lettered = written to the DLQ).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const averagePrice = new Gauge({
+    name: 'orders_average_price_dollars',
+    help: 'Running average price of the orders this instance processed since it started, in dollars.',
+    registers,
+  });
+  // The sum is kept as exact bigint cents and converted on every scrape, so
+  // float rounding never accumulates over millions of increments.
+  let priceSumCents = 0n;
+  new Counter({
+    name: 'orders_price_sum_dollars_total',
+    help: 'Sum of the prices of the orders this instance processed successfully, in dollars. Cluster-wide average: sum(orders_price_sum_dollars_total) / sum(orders_price_count_total).',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(centsToDollars(priceSumCents));
+    },
+  });
+  const priceCount = new Counter({
+    name: 'orders_price_count_total',
+    help: 'Orders whose price is in orders_price_sum_dollars_total.',
+    registers,
+  });
+  const retries = new Counter({
+    name: 'orders_retries_total',
+    help: 'Retries of a transient failure, by reason (error code from src/errors.ts, or other).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const deadLettered = new Counter({
+    name: 'orders_dead_lettered_total',
+    help: 'Orders written to the dead-letter topic, by reason (error code from src/errors.ts, or other).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const processingDuration = new Histogram({
+    name: 'orders_processing_duration_seconds',
+    help: 'Time spent decoding, validating and processing one order, retries and backoff included, by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: [...LATENCY_BUCKETS_SECONDS],
+    registers,
+  });
+  const endToEnd = new Histogram({
+    name: 'orders_end_to_end_latency_seconds',
+    help: 'Time from the record timestamp (set by the producer) until the order was done, by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: [...LATENCY_BUCKETS_SECONDS],
+    registers,
+  });
+  const lag = new Gauge({
+    name: 'orders_consumer_lag',
+    help: 'Messages between the last offset this instance finished and the end of each partition it owns, as of its last batch.',
+    labelNames: ['partition'] as const,
+    registers,
+  });
+  const assigned = new Gauge({
+    name: 'orders_assigned_partitions',
+    help: 'Partitions of the orders topic this instance owns (0 while rebalancing).',
+    registers,
+  });
+  const rebalances = new Counter({
+    name: 'orders_rebalances_total',
+    help: 'Consumer group rebalances this instance went through.',
+    registers,
+  });
+
+  for (const outcome of ORDER_OUTCOMES) {
+    processed.inc({ outcome }, 0);
+    processingDuration.zero({ outcome });
+    endToEnd.zero({ outcome });
+  }
+  for (const reason of FAILURE_REASONS) {
+    retries.inc({ reason }, 0);
+    deadLettered.inc({ reason }, 0);
+  }
+  assigned.set(0);
+
+  // A lag event may carry one partition (after each batch) or several; the
+  // series of a partition lives until this instance loses the partition.
+  const lagPartitions = new Set<string>();
+  const dropLagExcept = (owned: ReadonlySet<string>) => {
+    for (const partition of lagPartitions) {
+      if (owned.has(partition)) continue;
+      lag.remove({ partition });
+      lagPartitions.delete(partition);
+    }
+  };
+
+  bus.on('order.processed', (event) => {
+    processed.inc({ outcome: 'success' });
+    priceSumCents += event.priceCents;
+    priceCount.inc();
+    averagePrice.set(centsToDollars(event.averageCents));
+    processingDuration.observe({ outcome: 'success' }, event.durationSeconds);
+    if (event.endToEndSeconds !== undefined) endToEnd.observe({ outcome: 'success' }, event.endToEndSeconds);
+  });
+  bus.on('order.retrying', (event) => {
+    retries.inc({ reason: reasonLabel(event.reason) });
+  });
+  bus.on('order.dead_lettered', (event) => {
+    processed.inc({ outcome: 'dead_lettered' });
+    deadLettered.inc({ reason: reasonLabel(event.reason) });
+    processingDuration.observe({ outcome: 'dead_lettered' }, event.durationSeconds);
+    if (event.endToEndSeconds !== undefined) {
+      endToEnd.observe({ outcome: 'dead_lettered' }, event.endToEndSeconds);
+    }
+  });
+  bus.on('partitions.assigned', ({ partitions }) => {
+    assigned.set(partitions.length);
+    dropLagExcept(new Set(partitions.map(String)));
+  });
+  bus.on('rebalance', () => {
+    rebalances.inc();
+    assigned.set(0);
+  });
+  bus.on('lag', (entries) => {
+    for (const { partition, lag: value } of entries) {
+      const label = String(partition);
+      lagPartitions.add(label);
+      lag.set({ partition: label }, value);
+    }
+  });
+}

@@ -1,0 +1,61 @@
+import type { EachBatchPayload } from 'kafkajs';
+import type { BatchHandler } from './batch-handler.js';
+import { lagAfter, toRecord } from './batch-handler.js';
+import type { ConsumerEventBus } from './events.js';
+import type { DeadLetterSink, OrderProcessor, ProcessingContext } from './order-processor.js';
+import type { OutcomeRecorder } from './outcome-recorder.js';
+
+/**
+ * The seed's model, done right: a record's offset is resolved only after it
+ * was processed or its dead letter was acknowledged (acks=all), so a crash
+ * at any point loses nothing; it may process a record twice.
+ */
+export class AtLeastOnceHandler implements BatchHandler {
+  constructor(
+    private readonly processor: OrderProcessor,
+    private readonly recorder: OutcomeRecorder,
+    private readonly deadLetters: DeadLetterSink,
+    private readonly bus: ConsumerEventBus,
+    private readonly isStopping: () => boolean,
+  ) {}
+
+  async handle(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const ctx: ProcessingContext = {
+      heartbeat,
+      shouldAbandon: () => this.isStopping() || !isRunning() || isStale(),
+      deadLetters: this.deadLetters,
+    };
+    let lastDone: string | undefined;
+    for (const message of batch.messages) {
+      if (ctx.shouldAbandon()) break;
+      const outcome = await this.processor.handle(toRecord(batch.topic, batch.partition, message), ctx);
+      if (outcome.kind === 'abandoned') break;
+      this.recorder.record(outcome);
+      resolveOffset(message.offset);
+      lastDone = message.offset;
+      await commitOffsetsIfNecessary();
+    }
+    if (lastDone === undefined) return;
+    this.bus.emit('lag', [{ partition: batch.partition, lag: lagAfter(batch.highWatermark, lastDone) }]);
+    // kafkajs does not commit on stop; do it here so a graceful shutdown leaves nothing to redo.
+    if (this.isStopping() || !isRunning()) {
+      await commitOffsetsIfNecessary({
+        topics: [
+          {
+            topic: batch.topic,
+            partitions: [{ partition: batch.partition, offset: (BigInt(lastDone) + 1n).toString() }],
+          },
+        ],
+      });
+    }
+  }
+
+  onAssignment(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

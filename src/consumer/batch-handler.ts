@@ -1,0 +1,26 @@
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { IncomingRecord } from './order-processor.js';
+
+/** One processing mode's answer to "here is a batch of one partition". */
+export interface BatchHandler {
+  handle(payload: EachBatchPayload): Promise<void>;
+  /** The group gave us these partitions of the orders topic (all others are gone). */
+  onAssignment(partitions: readonly number[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function toRecord(topic: string, partition: number, message: KafkaMessage): IncomingRecord {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    timestamp: message.timestamp,
+    key: message.key,
+    value: message.value,
+  };
+}
+
+/** Lag after `lastDone`, from the high watermark the fetch reported. */
+export function lagAfter(highWatermark: string, lastDone: string): number {
+  return Math.max(0, Number(BigInt(highWatermark) - BigInt(lastDone) - 1n));
+}

@@ -1,0 +1,67 @@
+import { formatCents } from '../domain/money.js';
+import type { RunningAverage } from '../domain/running-average.js';
+import type { Logger } from '../logger.js';
+import type { ConsumerEventBus } from './events.js';
+import { where, type Outcome } from './order-processor.js';
+
+export interface RecorderCounters {
+  processed: number;
+  deadLettered: number;
+}
+
+/**
+ * Applies durable outcomes to this instance's running average, the event
+ * bus (metrics) and the console: the seed's per-order lines.
+ */
+export class OutcomeRecorder {
+  readonly counters: RecorderCounters = { processed: 0, deadLettered: 0 };
+
+  constructor(
+    private readonly average: RunningAverage,
+    private readonly bus: ConsumerEventBus,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  record(outcome: Outcome): void {
+    if (outcome.kind === 'processed') {
+      const { order, record } = outcome;
+      this.average.add(order.priceCents);
+      this.counters.processed += 1;
+      this.bus.emit('order.processed', {
+        partition: record.partition,
+        priceCents: order.priceCents,
+        durationSeconds: outcome.durationSeconds,
+        endToEndSeconds: this.#endToEndSeconds(order.createdAtMs, record.timestamp),
+        averageCents: this.average.averageCents,
+        count: this.average.count,
+      });
+      this.logger.info(
+        { orderId: order.orderId, partition: record.partition, offset: record.offset },
+        `Successfully processed order ${order.orderId}: ${order.product} - $${formatCents(order.priceCents)} | ` +
+          `running average $${formatCents(this.average.averageCents)} over ${this.average.count.toString()} orders`,
+      );
+    } else if (outcome.kind === 'dead-lettered') {
+      const { record, failure, attempts } = outcome;
+      this.counters.deadLettered += 1;
+      this.bus.emit('order.dead_lettered', {
+        partition: record.partition,
+        reason: failure.code,
+        attempts,
+        durationSeconds: outcome.durationSeconds,
+        endToEndSeconds: this.#endToEndSeconds(0, record.timestamp),
+      });
+      this.logger.warn(
+        { partition: record.partition, offset: record.offset, code: failure.code, attempts },
+        `Sent ${where(record)} to the DLQ after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.message}`,
+      );
+    }
+  }
+
+  /** Order time when the writer gave one, else the record's timestamp. */
+  #endToEndSeconds(createdAtMs: number, recordTimestamp: string): number | undefined {
+    const origin = createdAtMs > 0 ? createdAtMs : Number(recordTimestamp);
+    if (!Number.isFinite(origin) || origin <= 0) return undefined;
+    return Math.max(0, this.now() - origin) / 1000;
+  }
+}

@@ -1,0 +1,215 @@
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AppConfig } from '../config/load.js';
+import {
+  applyDeadLettered,
+  applyProcessed,
+  emptyStats,
+  serializeStats,
+  statsKey,
+  type PartitionStats,
+} from '../domain/partition-stats.js';
+import { isConcurrentTransaction, isFenced } from '../adapters/kafka/kafka-errors.js';
+import type { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
+import type { Logger } from '../logger.js';
+import { lagAfter, toRecord, type BatchHandler } from './batch-handler.js';
+import type { ConsumerEventBus } from './events.js';
+import type { DeadLetterSink, Outcome, OrderProcessor, ProcessingContext } from './order-processor.js';
+import type { OutcomeRecorder } from './outcome-recorder.js';
+
+/** The producer and last committed aggregate of one partition we own. */
+interface PartitionOwner {
+  readonly producer: Producer;
+  state: PartitionStats;
+}
+
+const RESTORE_TIMEOUT_MS = 30_000;
+const INIT_ATTEMPTS = 20;
+
+/**
+ * Kafka Streams' exactly-once, by hand: for each partition, the records'
+ * DLQ writes, the new aggregate and the consumer offset commit in one
+ * transaction.
+ *
+ * The transactional id is `<group>-<topic>-<partition>` (the scheme Kafka
+ * Streams used before KIP-447). kafkajs's TxnOffsetCommit carries no group
+ * generation, so a consumer that was removed from the group could otherwise
+ * still commit; with one id per partition, whoever owns the partition next
+ * initialises the same id, which aborts or completes the old owner's
+ * transaction and fences it for good.
+ */
+export class TransactionalHandler implements BatchHandler {
+  readonly #owners = new Map<number, Promise<PartitionOwner>>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly consumer: Consumer,
+    private readonly config: AppConfig,
+    private readonly processor: OrderProcessor,
+    private readonly recorder: OutcomeRecorder,
+    private readonly changelog: StatsChangelog,
+    private readonly bus: ConsumerEventBus,
+    private readonly logger: Logger,
+    private readonly isStopping: () => boolean,
+  ) {}
+
+  transactionalId(partition: number): string {
+    return `${this.config.groupId}-${this.config.ordersTopic}-${partition}`;
+  }
+
+  async handle(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const partition = batch.partition;
+    const owner = await this.#ownerFor(partition);
+    const shouldAbandon = () => this.isStopping() || !isRunning() || isStale();
+
+    // Records below nextOffset are already in the committed aggregate (e.g. a fenced owner's last commit
+    // landed after our offsets were fetched): counting them again would break exactness.
+    const pending = batch.messages.filter((m) => BigInt(m.offset) >= owner.state.nextOffset);
+    if (pending.length === 0) {
+      if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
+      return;
+    }
+    const first = pending[0];
+    if (first && BigInt(first.offset) > owner.state.nextOffset && owner.state.nextOffset > 0n) {
+      this.logger.warn(
+        { partition, from: owner.state.nextOffset.toString(), to: first.offset },
+        'Offsets skip ahead of the aggregate (records deleted by retention?); continuing from the committed offset',
+      );
+    }
+
+    for (let start = 0; start < pending.length; start += this.config.transactionMaxRecords) {
+      if (shouldAbandon()) return;
+      const chunk = pending.slice(start, start + this.config.transactionMaxRecords);
+      const committed = await this.#commitChunk(owner, partition, chunk, { heartbeat, shouldAbandon });
+      if (committed === undefined) return;
+      resolveOffset(committed.lastOffset);
+      for (const outcome of committed.outcomes) this.recorder.record(outcome);
+      this.bus.emit('lag', [{ partition, lag: lagAfter(batch.highWatermark, committed.lastOffset) }]);
+      if (committed.partial) return;
+    }
+  }
+
+  /** One transaction; undefined when nothing was committed (the records will be read again). */
+  async #commitChunk(
+    owner: PartitionOwner,
+    partition: number,
+    chunk: EachBatchPayload['batch']['messages'],
+    control: Pick<ProcessingContext, 'heartbeat' | 'shouldAbandon'>,
+  ): Promise<{ lastOffset: string; outcomes: Outcome[]; partial: boolean } | undefined> {
+    const { ordersTopic, dlqTopic, statsTopic, groupId } = this.config;
+    const transaction = await owner.producer.transaction();
+    const deadLetters: DeadLetterSink = {
+      publish: async (record, headers) => {
+        await transaction.send({
+          topic: dlqTopic,
+          messages: [{ key: record.key, value: record.value, headers }],
+        });
+      },
+    };
+    const ctx: ProcessingContext = { ...control, deadLetters };
+    let state = owner.state;
+    const outcomes: Outcome[] = [];
+    let lastOffset: string | undefined;
+    try {
+      for (const message of chunk) {
+        const outcome = await this.processor.handle(toRecord(ordersTopic, partition, message), ctx);
+        if (outcome.kind === 'abandoned') break;
+        const offset = BigInt(message.offset);
+        state =
+          outcome.kind === 'processed'
+            ? applyProcessed(state, outcome.order.priceCents, outcome.order.orderId, offset)
+            : applyDeadLettered(state, offset);
+        outcomes.push(outcome);
+        lastOffset = message.offset;
+      }
+      if (lastOffset === undefined) {
+        await transaction.abort();
+        return undefined;
+      }
+      await transaction.send({
+        topic: statsTopic,
+        messages: [{ key: statsKey(ordersTopic, partition), value: serializeStats(state) }],
+      });
+      await transaction.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [{ topic: ordersTopic, partitions: [{ partition, offset: state.nextOffset.toString() }] }],
+      });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      // Read again from the last committed offset; the aborted work is invisible to read_committed readers.
+      this.consumer.seek({ topic: ordersTopic, partition, offset: owner.state.nextOffset.toString() });
+      await this.#drop(partition);
+      if (isFenced(error)) {
+        this.logger.warn(
+          { partition },
+          'Fenced: another instance now owns this partition; dropping our state',
+        );
+        return undefined;
+      }
+      throw error;
+    }
+    owner.state = state;
+    return { lastOffset, outcomes, partial: outcomes.length < chunk.length };
+  }
+
+  #ownerFor(partition: number): Promise<PartitionOwner> {
+    let owner = this.#owners.get(partition);
+    if (!owner) {
+      owner = this.#becomeOwner(partition);
+      this.#owners.set(partition, owner);
+      owner.catch(() => this.#owners.delete(partition));
+    }
+    return owner;
+  }
+
+  /** Fence the previous owner, then restore the partition's aggregate from the changelog. */
+  async #becomeOwner(partition: number): Promise<PartitionOwner> {
+    const producer = this.kafka.producer({
+      transactionalId: this.transactionalId(partition),
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: this.config.transactionTimeoutMs,
+    });
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        // InitProducerId: bumps the epoch, completing or aborting whatever the previous owner left open.
+        await producer.connect();
+        break;
+      } catch (error) {
+        await producer.disconnect().catch(() => undefined);
+        if (!isConcurrentTransaction(error) || attempt >= INIT_ATTEMPTS) throw error;
+        this.logger.info({ partition, attempt }, 'Previous transaction still completing; retrying ownership');
+        await sleep(Math.min(200 * attempt, 2000));
+      }
+    }
+    // Only after fencing is the changelog final for this partition; read it to its current end.
+    await this.changelog.catchUp(RESTORE_TIMEOUT_MS);
+    const state =
+      this.changelog.get(this.config.ordersTopic, partition) ??
+      emptyStats(this.config.ordersTopic, partition);
+    this.logger.info(
+      { partition, orders: state.orders.toString(), nextOffset: state.nextOffset.toString() },
+      `Restored the aggregate of ${this.config.ordersTopic}[${partition}]: ${state.orders.toString()} orders up to offset ${state.nextOffset.toString()}`,
+    );
+    return { producer, state };
+  }
+
+  async #drop(partition: number): Promise<void> {
+    const owner = this.#owners.get(partition);
+    this.#owners.delete(partition);
+    if (owner) await (await owner.catch(() => undefined))?.producer.disconnect().catch(() => undefined);
+  }
+
+  async onAssignment(partitions: readonly number[]): Promise<void> {
+    const kept = new Set(partitions);
+    const gone = [...this.#owners.keys()].filter((p) => !kept.has(p));
+    // A partition we lose may come back after another instance processed it: forget our copy.
+    await Promise.all(gone.map((p) => this.#drop(p)));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#owners.keys()].map((p) => this.#drop(p)));
+  }
+}

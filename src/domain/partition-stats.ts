@@ -1,0 +1,142 @@
+import type { Cents } from './money.js';
+import { averageCents, formatCents } from './money.js';
+
+/**
+ * The exact aggregate of one partition of the orders topic, as stored in the
+ * changelog. `nextOffset` is the orders offset this state is complete up to:
+ * a new owner skips records below it, so a late commit by a fenced owner can
+ * never be counted twice.
+ */
+export interface PartitionStats {
+  readonly topic: string;
+  readonly partition: number;
+  readonly orders: bigint;
+  readonly sumCents: Cents;
+  readonly deadLettered: bigint;
+  readonly minCents: Cents | undefined;
+  readonly maxCents: Cents | undefined;
+  readonly lastOrderId: string | undefined;
+  readonly nextOffset: bigint;
+}
+
+export function emptyStats(topic: string, partition: number): PartitionStats {
+  return {
+    topic,
+    partition,
+    orders: 0n,
+    sumCents: 0n,
+    deadLettered: 0n,
+    minCents: undefined,
+    maxCents: undefined,
+    lastOrderId: undefined,
+    nextOffset: 0n,
+  };
+}
+
+export function applyProcessed(
+  stats: PartitionStats,
+  priceCents: Cents,
+  orderId: string,
+  offset: bigint,
+): PartitionStats {
+  return {
+    ...stats,
+    orders: stats.orders + 1n,
+    sumCents: stats.sumCents + priceCents,
+    minCents: stats.minCents === undefined || priceCents < stats.minCents ? priceCents : stats.minCents,
+    maxCents: stats.maxCents === undefined || priceCents > stats.maxCents ? priceCents : stats.maxCents,
+    lastOrderId: orderId,
+    nextOffset: offset + 1n,
+  };
+}
+
+export function applyDeadLettered(stats: PartitionStats, offset: bigint): PartitionStats {
+  return { ...stats, deadLettered: stats.deadLettered + 1n, nextOffset: offset + 1n };
+}
+
+/** The changelog key: one live record per orders partition. */
+export const statsKey = (topic: string, partition: number): string => `${topic}-${partition}`;
+
+interface StatsJson {
+  topic: string;
+  partition: number;
+  orders: string;
+  sumCents: string;
+  deadLettered: string;
+  minCents: string | null;
+  maxCents: string | null;
+  lastOrderId: string | null;
+  nextOffset: string;
+}
+
+/** JSON with integers as strings: readable with kcat, and bigints survive. */
+export function serializeStats(stats: PartitionStats): Buffer {
+  const json: StatsJson = {
+    topic: stats.topic,
+    partition: stats.partition,
+    orders: stats.orders.toString(),
+    sumCents: stats.sumCents.toString(),
+    deadLettered: stats.deadLettered.toString(),
+    minCents: stats.minCents?.toString() ?? null,
+    maxCents: stats.maxCents?.toString() ?? null,
+    lastOrderId: stats.lastOrderId ?? null,
+    nextOffset: stats.nextOffset.toString(),
+  };
+  return Buffer.from(JSON.stringify(json));
+}
+
+export function deserializeStats(bytes: Buffer): PartitionStats {
+  const json = JSON.parse(bytes.toString('utf8')) as StatsJson;
+  return {
+    topic: json.topic,
+    partition: json.partition,
+    orders: BigInt(json.orders),
+    sumCents: BigInt(json.sumCents),
+    deadLettered: BigInt(json.deadLettered),
+    minCents: json.minCents === null ? undefined : BigInt(json.minCents),
+    maxCents: json.maxCents === null ? undefined : BigInt(json.maxCents),
+    lastOrderId: json.lastOrderId ?? undefined,
+    nextOffset: BigInt(json.nextOffset),
+  };
+}
+
+/** What GET /stats answers: exact figures as decimal strings. */
+export interface ClusterStatsView {
+  readonly orders: string;
+  readonly sum: string;
+  readonly average: string;
+  readonly deadLettered: string;
+  readonly partitions: readonly {
+    partition: number;
+    orders: string;
+    sum: string;
+    deadLettered: string;
+    average: string;
+  }[];
+  readonly caughtUp: boolean;
+}
+
+export function clusterView(
+  all: Iterable<PartitionStats>,
+  topic: string,
+  caughtUp: boolean,
+): ClusterStatsView {
+  const mine = [...all].filter((s) => s.topic === topic).sort((a, b) => a.partition - b.partition);
+  const orders = mine.reduce((n, s) => n + s.orders, 0n);
+  const sum = mine.reduce((n, s) => n + s.sumCents, 0n);
+  const deadLettered = mine.reduce((n, s) => n + s.deadLettered, 0n);
+  return {
+    orders: orders.toString(),
+    sum: formatCents(sum),
+    average: formatCents(averageCents(sum, orders)),
+    deadLettered: deadLettered.toString(),
+    partitions: mine.map((s) => ({
+      partition: s.partition,
+      orders: s.orders.toString(),
+      sum: formatCents(s.sumCents),
+      deadLettered: s.deadLettered.toString(),
+      average: formatCents(averageCents(s.sumCents, s.orders)),
+    })),
+    caughtUp,
+  };
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { registerConsumerMetrics } from '../../src/adapters/metrics/consumer-metrics.js';
+import { createMetricsRegistry } from '../../src/adapters/metrics/registry.js';
+import { ConsumerEventBus } from '../../src/consumer/events.js';
+import { parseMetricsText, sampleValue, type Sample } from '../helpers/metrics-text.js';
+
+function setup() {
+  const registry = createMetricsRegistry({ service: 'consumer' });
+  const bus = new ConsumerEventBus();
+  registerConsumerMetrics(registry, bus);
+  const read = async (): Promise<Sample[]> => parseMetricsText(await registry.metrics());
+  return { registry, bus, read };
+}
+
+function processed(priceCents: bigint, averageCents: bigint, count: bigint, partition = 0) {
+  return { partition, priceCents, durationSeconds: 0.02, endToEndSeconds: 0.3, averageCents, count };
+}
+
+describe('consumer metrics', () => {
+  it('when nothing happened yet, then every known series exists at zero and carries role="consumer"', async () => {
+    const { read } = setup();
+    const samples = await read();
+    assert.equal(sampleValue(samples, 'orders_processed_total', { outcome: 'success' }), 0);
+    assert.equal(sampleValue(samples, 'orders_processed_total', { outcome: 'dead_lettered' }), 0);
+    assert.equal(sampleValue(samples, 'orders_retries_total', { reason: 'KOS_DOWNSTREAM_TRANSIENT' }), 0);
+    assert.equal(sampleValue(samples, 'orders_dead_lettered_total', { reason: 'KOS_ORDER_INVALID' }), 0);
+    assert.equal(sampleValue(samples, 'orders_price_sum_dollars_total'), 0);
+    assert.equal(sampleValue(samples, 'orders_assigned_partitions'), 0);
+    assert.equal(sampleValue(samples, 'orders_rebalances_total'), 0);
+    assert.ok(
+      samples.some((s) => s.name === 'process_cpu_user_seconds_total'),
+      'default metrics are collected',
+    );
+    assert.ok(samples.every((s) => s.labels.role === 'consumer'));
+  });
+
+  it('when orders are processed, then the count, exact dollar sum, average gauge and histograms follow', async () => {
+    const { bus, read } = setup();
+    bus.emit('order.processed', processed(85932n, 85932n, 1n));
+    bus.emit('order.processed', processed(1999n, 43966n, 2n, 1));
+    bus.emit('order.processed', processed(1n, 29311n, 3n, 2));
+    const samples = await read();
+    assert.equal(sampleValue(samples, 'orders_processed_total', { outcome: 'success' }), 3);
+    assert.equal(sampleValue(samples, 'orders_price_count_total'), 3);
+    assert.equal(sampleValue(samples, 'orders_price_sum_dollars_total'), 879.32);
+    assert.equal(sampleValue(samples, 'orders_average_price_dollars'), 293.11);
+    assert.equal(sampleValue(samples, 'orders_processing_duration_seconds_count', { outcome: 'success' }), 3);
+    assert.equal(
+      sampleValue(samples, 'orders_end_to_end_latency_seconds_bucket', { outcome: 'success', le: '0.25' }),
+      0,
+    );
+    assert.equal(
+      sampleValue(samples, 'orders_end_to_end_latency_seconds_bucket', { outcome: 'success', le: '0.5' }),
+      3,
+    );
+  });
+
+  it('when a million orders of 0.10 dollars are processed, then the sum is still exact to the cent', async () => {
+    const { bus, read } = setup();
+    for (let i = 1n; i <= 1_000_000n; i++) bus.emit('order.processed', processed(10n, 10n, i));
+    const samples = await read();
+    assert.equal(sampleValue(samples, 'orders_price_sum_dollars_total'), 100_000);
+    assert.equal(sampleValue(samples, 'orders_price_count_total'), 1_000_000);
+  });
+
+  it('when orders are retried and dead-lettered, then both are counted by reason and DLQ counts as an outcome', async () => {
+    const { bus, read } = setup();
+    bus.emit('order.retrying', { partition: 0, reason: 'KOS_DOWNSTREAM_TRANSIENT', attempt: 1, delayMs: 10 });
+    bus.emit('order.retrying', { partition: 0, reason: 'KOS_DOWNSTREAM_TRANSIENT', attempt: 2, delayMs: 10 });
+    bus.emit('order.retrying', { partition: 1, reason: 'KOS_REGISTRY_UNAVAILABLE', attempt: 1, delayMs: 10 });
+    bus.emit('order.dead_lettered', {
+      partition: 0,
+      reason: 'KOS_ORDER_INVALID',
+      attempts: 1,
+      durationSeconds: 0.01,
+      endToEndSeconds: undefined,
+    });
+    const samples = await read();
+    assert.equal(sampleValue(samples, 'orders_retries_total', { reason: 'KOS_DOWNSTREAM_TRANSIENT' }), 2);
+    assert.equal(sampleValue(samples, 'orders_retries_total', { reason: 'KOS_REGISTRY_UNAVAILABLE' }), 1);
+    assert.equal(sampleValue(samples, 'orders_dead_lettered_total', { reason: 'KOS_ORDER_INVALID' }), 1);
+    assert.equal(sampleValue(samples, 'orders_processed_total', { outcome: 'dead_lettered' }), 1);
+    assert.equal(sampleValue(samples, 'orders_price_count_total'), 0, 'a dead-lettered order has no price');
+    assert.equal(
+      sampleValue(samples, 'orders_end_to_end_latency_seconds_count', { outcome: 'dead_lettered' }),
+      0,
+      'an unknown end-to-end time is not observed',
+    );
+  });
+
+  it('when a reason is not an error code, then it is counted as "other", so labels stay bounded', async () => {
+    const { bus, read } = setup();
+    for (let i = 0; i < 50; i++) {
+      bus.emit('order.retrying', { partition: 0, reason: `order ${1000 + i} broke`, attempt: 1, delayMs: 0 });
+    }
+    const samples = await read();
+    const reasons = samples.filter((s) => s.name === 'orders_retries_total').map((s) => s.labels.reason);
+    assert.equal(reasons.length, 9, 'eight error codes and other');
+    assert.equal(sampleValue(samples, 'orders_retries_total', { reason: 'other' }), 50);
+  });
+
+  it('when partitions are assigned, lag reported per batch and a rebalance starts, then the gauges track ownership', async () => {
+    const { bus, read } = setup();
+    bus.emit('partitions.assigned', { partitions: [0, 1, 2] });
+    bus.emit('lag', [
+      { partition: 0, lag: 5 },
+      { partition: 1, lag: 0 },
+    ]);
+    // The consumer reports one partition after each batch; earlier partitions stay.
+    bus.emit('lag', [{ partition: 2, lag: 12 }]);
+    let samples = await read();
+    assert.equal(sampleValue(samples, 'orders_assigned_partitions'), 3);
+    assert.equal(sampleValue(samples, 'orders_consumer_lag', { partition: '2' }), 12);
+    assert.equal(sampleValue(samples, 'orders_consumer_lag', { partition: '0' }), 5);
+
+    bus.emit('rebalance');
+    samples = await read();
+    assert.equal(sampleValue(samples, 'orders_rebalances_total'), 1);
+    assert.equal(sampleValue(samples, 'orders_assigned_partitions'), 0);
+
+    bus.emit('partitions.assigned', { partitions: [1] });
+    samples = await read();
+    assert.equal(sampleValue(samples, 'orders_assigned_partitions'), 1);
+    assert.deepEqual(
+      samples.filter((s) => s.name === 'orders_consumer_lag').map((s) => s.labels.partition),
+      ['1'],
+      'lag of partitions this instance lost is dropped',
+    );
+  });
+});
