@@ -130,6 +130,13 @@ export const SETTINGS = {
     'Consumer group id.',
     CONSUMER,
   ),
+  sessionTimeoutMs: setting(
+    'KAFKA_SESSION_TIMEOUT_MS',
+    intIn(6000, 300_000).default(30_000),
+    '30000',
+    'How long the group waits for a silent consumer before moving its partitions (heartbeats every third of it, at most 3 s).',
+    CONSUMER,
+  ),
   maxRetries: setting(
     'MAX_RETRIES',
     intIn(0, 100).default(3),

@@ -90,8 +90,8 @@ export async function startConsumer(
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
     readUncommitted: false,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3000,
+    sessionTimeout: config.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
     maxWaitTimeInMs: 500,
   });
   const dlqProducer: Producer = kafka.producer({

@@ -57,3 +57,17 @@ export async function waitForLine(
 ): Promise<void> {
   await waitUntil(what, () => proc.lines.some(match), timeoutMs);
 }
+
+/** A port the OS just handed out and released, for a child process to bind. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

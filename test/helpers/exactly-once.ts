@@ -1,0 +1,75 @@
+import type { Kafka } from 'kafkajs';
+import { StatsChangelog } from '../../src/adapters/kafka/stats-changelog.js';
+import { decodeDeadLetterHeaders } from '../../src/domain/dead-letter.js';
+import type { PartitionStats } from '../../src/domain/partition-stats.js';
+import type { AcknowledgedOrder } from '../../src/producer/index.js';
+import { collect, quietLogger, type TestTopics } from './kafka.js';
+import { startCli, type RunningProcess } from './processes.js';
+
+/** A consumer process tuned for fault tests: a short session so a killed member is replaced quickly. */
+export function startFaultTestConsumer(topics: TestTopics, env: Record<string, string> = {}): RunningProcess {
+  return startCli('consumer', {
+    ORDERS_TOPIC: topics.ordersTopic,
+    DLQ_TOPIC: topics.dlqTopic,
+    STATS_TOPIC: topics.statsTopic,
+    KAFKA_GROUP_ID: topics.groupId,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    RETRY_BACKOFF_MS: '50',
+    ...env,
+  });
+}
+
+/** Reads the aggregate changelog the way every consumer instance does. */
+export async function withChangelog<T>(
+  kafka: Kafka,
+  topics: TestTopics,
+  use: (changelog: StatsChangelog) => Promise<T>,
+): Promise<T> {
+  const changelog = new StatsChangelog(kafka, topics.statsTopic, topics.groupId, quietLogger);
+  await changelog.start();
+  try {
+    return await use(changelog);
+  } finally {
+    await changelog.stop();
+  }
+}
+
+export interface Totals {
+  readonly orders: bigint;
+  readonly sumCents: bigint;
+  readonly deadLettered: bigint;
+}
+
+export function totals(stats: readonly PartitionStats[], ordersTopic: string): Totals {
+  const mine = stats.filter((s) => s.topic === ordersTopic);
+  return {
+    orders: mine.reduce((n, s) => n + s.orders, 0n),
+    sumCents: mine.reduce((n, s) => n + s.sumCents, 0n),
+    deadLettered: mine.reduce((n, s) => n + s.deadLettered, 0n),
+  };
+}
+
+/** What exactly-once must have produced, from the producer's ledger. */
+export function expectedFromLedger(ledger: readonly AcknowledgedOrder[]): Totals {
+  const valid = ledger.filter((o) => o.invalid === undefined);
+  return {
+    orders: BigInt(valid.length),
+    sumCents: valid.reduce((n, o) => n + o.order.priceCents, 0n),
+    deadLettered: BigInt(ledger.length - valid.length),
+  };
+}
+
+/** Every DLQ record visible under read_committed, as "partition@offset" of its original. */
+export async function deadLetterPositions(
+  kafka: Kafka,
+  topics: TestTopics,
+  expected: number,
+): Promise<string[]> {
+  const records = await collect(kafka, topics.dlqTopic, expected, 60_000);
+  return records.map(({ message }) => {
+    const h = decodeDeadLetterHeaders(message.headers ?? {});
+    return `${h.originalPartition}@${h.originalOffset}`;
+  });
+}

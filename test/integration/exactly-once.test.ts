@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import type { Kafka } from 'kafkajs';
+import { averageCents, formatCents } from '../../src/domain/money.js';
+import { seededRandom } from '../../src/domain/order-generator.js';
+import { runProducer } from '../../src/producer/index.js';
+import {
+  deadLetterPositions,
+  expectedFromLedger,
+  startFaultTestConsumer,
+  totals,
+  withChangelog,
+} from '../helpers/exactly-once.js';
+import {
+  createTestTopics,
+  deleteTestTopics,
+  newTestTopics,
+  quietLogger,
+  testConfig,
+  testKafka,
+  type TestTopics,
+} from '../helpers/kafka.js';
+import { freePort, type RunningProcess } from '../helpers/processes.js';
+import { waitUntil } from '../helpers/wait.js';
+
+let kafka: Kafka;
+const created: TestTopics[] = [];
+const processes: RunningProcess[] = [];
+
+/** Ready = broker connected, group joined, registry reachable (the consumer's own /readyz). */
+async function waitReady(port: number): Promise<void> {
+  await waitUntil(
+    `consumer on :${port} to be ready`,
+    async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      return response?.status === 200;
+    },
+    60_000,
+    200,
+  );
+}
+
+function consumerProcess(topics: TestTopics, env: Record<string, string> = {}): RunningProcess {
+  const proc = startFaultTestConsumer(topics, env);
+  processes.push(proc);
+  return proc;
+}
+
+async function topicsFor(prefix: string): Promise<TestTopics> {
+  const topics = newTestTopics(prefix);
+  await createTestTopics(kafka, topics);
+  created.push(topics);
+  return topics;
+}
+
+before(() => {
+  kafka = testKafka();
+});
+
+after(async () => {
+  for (const p of processes) p.child.kill('SIGKILL');
+  await Promise.all(created.map((t) => deleteTestTopics(kafka, t)));
+});
+
+describe('exactly-once aggregate under faults', () => {
+  it('when consumers are SIGKILLed and restarted 5 times mid-run, then count, average and DLQ match the ledger exactly', async () => {
+    const topics = await topicsFor('eos-crash');
+    const random = seededRandom(20_000);
+    const live: RunningProcess[] = [
+      consumerProcess(topics),
+      consumerProcess(topics),
+      consumerProcess(topics),
+    ];
+    const producing = runProducer(
+      testConfig('producer', topics, {
+        ORDER_COUNT: '20000',
+        ORDER_RATE: '2500',
+        INVALID_RATIO: '0.05',
+        PRODUCER_SEED: '20000',
+      }),
+      { logger: quietLogger, keepLedger: true, http: false },
+    );
+
+    await withChangelog(kafka, topics, async (changelog) => {
+      let kills = 0;
+      let lastProgress = -1n;
+      while (kills < 5) {
+        // Kill only while work is flowing, so each kill lands mid-stream.
+        await waitUntil(
+          'progress before the next kill',
+          async () => {
+            await changelog.catchUp(10_000);
+            const t = totals(changelog.all(), topics.ordersTopic);
+            return t.orders + t.deadLettered > lastProgress + 500n;
+          },
+          120_000,
+          200,
+        );
+        const t = totals(changelog.all(), topics.ordersTopic);
+        lastProgress = t.orders + t.deadLettered;
+        const victim = Math.floor(random() * live.length);
+        live[victim]!.child.kill('SIGKILL');
+        await live[victim]!.exited;
+        live[victim] = consumerProcess(topics);
+        kills += 1;
+      }
+
+      const produced = await producing;
+      assert.equal(produced.acknowledged, 20_000);
+      const expected = expectedFromLedger(produced.ledger);
+      await waitUntil(
+        'every order to be aggregated or dead-lettered exactly once',
+        async () => {
+          await changelog.catchUp(10_000);
+          const t = totals(changelog.all(), topics.ordersTopic);
+          return t.orders + t.deadLettered >= 20_000n;
+        },
+        240_000,
+        500,
+      );
+      const actual = totals(changelog.all(), topics.ordersTopic);
+      assert.equal(actual.orders, expected.orders, 'cluster-wide count = valid orders');
+      assert.equal(actual.sumCents, expected.sumCents, 'exact sum');
+      assert.equal(
+        averageCents(actual.sumCents, actual.orders),
+        averageCents(expected.sumCents, expected.orders),
+      );
+      assert.equal(actual.deadLettered, expected.deadLettered);
+
+      const dlq = await deadLetterPositions(kafka, topics, Number(expected.deadLettered));
+      await sleep(1000); // give a duplicate, if any, time to show up
+      const again = await deadLetterPositions(kafka, topics, Number(expected.deadLettered));
+      assert.equal(
+        again.length,
+        Number(expected.deadLettered),
+        'no duplicate dead letters under read_committed',
+      );
+      assert.equal(new Set(dlq).size, dlq.length);
+      const invalidPositions = new Set(
+        produced.ledger.filter((o) => o.invalid !== undefined).map((o) => `${o.partition}@${o.offset}`),
+      );
+      assert.deepEqual(new Set(again), invalidPositions);
+    });
+    for (const p of live) p.child.kill('SIGTERM');
+    await Promise.all(live.map((p) => p.exited));
+  });
+
+  it('when the group scales from 1 to 3 consumers and back to 1 mid-run, then the aggregate is still exact and /stats agrees everywhere', async () => {
+    const topics = await topicsFor('eos-scale');
+    const port = await freePort();
+    const first = consumerProcess(topics, { HTTP_PORT: String(port) });
+    const producing = runProducer(
+      testConfig('producer', topics, {
+        ORDER_COUNT: '12000',
+        ORDER_RATE: '2000',
+        INVALID_RATIO: '0.05',
+        PRODUCER_SEED: '12',
+      }),
+      { logger: quietLogger, keepLedger: true, http: false },
+    );
+    await withChangelog(kafka, topics, async (changelog) => {
+      const progressed = (atLeast: bigint) =>
+        waitUntil(
+          `${atLeast} orders aggregated`,
+          async () => {
+            await changelog.catchUp(10_000);
+            const t = totals(changelog.all(), topics.ordersTopic);
+            return t.orders + t.deadLettered >= atLeast;
+          },
+          120_000,
+          200,
+        );
+
+      await progressed(2000n);
+      const extraPorts = [await freePort(), await freePort()];
+      const extra = extraPorts.map((p) => consumerProcess(topics, { HTTP_PORT: String(p) }));
+      await Promise.all(extraPorts.map((p) => waitReady(p)));
+      await progressed(6000n);
+      for (const p of extra) p.child.kill('SIGTERM');
+      const exits = await Promise.all(extra.map((p) => p.exited));
+      assert.deepEqual(
+        exits.map((e) => e.code),
+        [0, 0],
+        'scaled-down consumers exit cleanly',
+      );
+
+      const produced = await producing;
+      const expected = expectedFromLedger(produced.ledger);
+      await progressed(12_000n);
+      const actual = totals(changelog.all(), topics.ordersTopic);
+      assert.deepEqual(actual, expected);
+
+      // The survivor serves the same exact cluster-wide view on /stats.
+      const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as {
+        orders: string;
+        sum: string;
+        average: string;
+        caughtUp: boolean;
+        partitions: unknown[];
+      };
+      assert.equal(stats.orders, expected.orders.toString());
+      assert.equal(stats.average, formatCents(averageCents(expected.sumCents, expected.orders)));
+      assert.equal(stats.sum, formatCents(expected.sumCents));
+      assert.equal(stats.partitions.length, 3);
+    });
+    first.child.kill('SIGTERM');
+    assert.equal((await first.exited).code, 0);
+  });
+});
