@@ -15,4 +15,7 @@ onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
   await consumer.stop();
 });
 const consumer = await starting;
-logger.info({ port: consumer.httpPort }, `Metrics and health on :${consumer.httpPort} (/metrics, /healthz, /readyz, /stats)`);
+logger.info(
+  { port: consumer.httpPort },
+  `Metrics and health on :${consumer.httpPort} (/metrics, /healthz, /readyz, /stats)`,
+);

@@ -1,5 +1,4 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '../config/load.js';
 import {
   applyDeadLettered,
@@ -9,7 +8,8 @@ import {
   statsKey,
   type PartitionStats,
 } from '../domain/partition-stats.js';
-import { isConcurrentTransaction, isFenced } from '../adapters/kafka/kafka-errors.js';
+import { isFenced } from '../adapters/kafka/kafka-errors.js';
+import { connectTransactional } from '../adapters/kafka/transactional-producer.js';
 import type { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
 import type { Logger } from '../logger.js';
 import { lagAfter, toRecord, type BatchHandler } from './batch-handler.js';
@@ -24,7 +24,6 @@ interface PartitionOwner {
 }
 
 const RESTORE_TIMEOUT_MS = 30_000;
-const INIT_ATTEMPTS = 20;
 
 /**
  * Kafka Streams' exactly-once, by hand: for each partition, the records'
@@ -172,18 +171,8 @@ export class TransactionalHandler implements BatchHandler {
       maxInFlightRequests: 1,
       transactionTimeout: this.config.transactionTimeoutMs,
     });
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        // InitProducerId: bumps the epoch, completing or aborting whatever the previous owner left open.
-        await producer.connect();
-        break;
-      } catch (error) {
-        await producer.disconnect().catch(() => undefined);
-        if (!isConcurrentTransaction(error) || attempt >= INIT_ATTEMPTS) throw error;
-        this.logger.info({ partition, attempt }, 'Previous transaction still completing; retrying ownership');
-        await sleep(Math.min(200 * attempt, 2000));
-      }
-    }
+    // InitProducerId bumps the epoch, completing or aborting whatever the previous owner left open.
+    await connectTransactional(producer, this.logger.child({ partition }));
     // Only after fencing is the changelog final for this partition; read it to its current end.
     await this.changelog.catchUp(RESTORE_TIMEOUT_MS);
     const state =

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Kafka } from 'kafkajs';
+import { runProducer } from '../../src/producer/index.js';
+import {
+  localEndpoints,
+  stackStatus,
+  startBroker,
+  startRegistry,
+  stopBroker,
+  stopRegistry,
+} from '../../scripts/stack/index.js';
+import {
+  deadLetterPositions,
+  expectedFromLedger,
+  startFaultTestConsumer,
+  totals,
+  withChangelog,
+} from '../helpers/exactly-once.js';
+import {
+  collect,
+  createTestTopics,
+  deleteTestTopics,
+  newTestTopics,
+  quietLogger,
+  testConfig,
+  testKafka,
+  type TestTopics,
+} from '../helpers/kafka.js';
+import type { RunningProcess } from '../helpers/processes.js';
+import { decodeDeadLetterHeaders } from '../../src/domain/dead-letter.js';
+import { waitUntil } from '../helpers/wait.js';
+
+/** These tests stop and start the broker and registry, which only the local stack lets us do. */
+const status = await stackStatus().catch(() => undefined);
+const local = localEndpoints();
+const external =
+  (process.env.KAFKA_BROKERS ?? local.brokers) !== local.brokers ||
+  (process.env.SCHEMA_REGISTRY_URL ?? local.registryUrl) !== local.registryUrl;
+const skip =
+  external || !status?.broker.running || !status.registry.running
+    ? 'needs the local stack started by npm run stack:up (not an external cluster)'
+    : false;
+
+let kafka: Kafka;
+const created: TestTopics[] = [];
+const processes: RunningProcess[] = [];
+
+function consumerProcess(topics: TestTopics, env: Record<string, string> = {}): RunningProcess {
+  const proc = startFaultTestConsumer(topics, env);
+  processes.push(proc);
+  return proc;
+}
+
+before(() => {
+  kafka = testKafka();
+});
+
+after(async () => {
+  for (const p of processes) p.child.kill('SIGKILL');
+  // Whatever happened, leave the stack running for the tests that follow.
+  await startBroker().catch(() => undefined);
+  await startRegistry().catch(() => undefined);
+  await Promise.all(created.map((t) => deleteTestTopics(kafka, t)));
+});
+
+describe('recovery from broker and registry outages', { skip }, () => {
+  it('when the broker restarts mid-run, then producer and consumers recover on their own and the aggregate is exact', async () => {
+    const topics = newTestTopics('eos-broker');
+    await createTestTopics(kafka, topics);
+    created.push(topics);
+    const consumers = [consumerProcess(topics), consumerProcess(topics)];
+    const producing = runProducer(
+      testConfig('producer', topics, {
+        ORDER_COUNT: '6000',
+        ORDER_RATE: '1000',
+        INVALID_RATIO: '0.05',
+        PRODUCER_SEED: '6',
+      }),
+      { logger: quietLogger, keepLedger: true, http: false },
+    );
+
+    await withChangelog(kafka, topics, async (changelog) => {
+      await waitUntil(
+        'processing to be under way',
+        async () => {
+          await changelog.catchUp(10_000);
+          const t = totals(changelog.all(), topics.ordersTopic);
+          return t.orders > 500n;
+        },
+        120_000,
+        200,
+      );
+    });
+    // A crash, not a clean shutdown: SIGKILL the broker, then bring it back.
+    assert.notEqual(await stopBroker({ hard: true }), 'not-running');
+    await startBroker();
+
+    const produced = await producing;
+    assert.equal(produced.failed, 0, 'the producer rode out the restart');
+    assert.equal(produced.acknowledged, 6000);
+    const expected = expectedFromLedger(produced.ledger);
+    await withChangelog(kafka, topics, async (changelog) => {
+      await waitUntil(
+        'every order to be accounted for',
+        async () => {
+          await changelog.catchUp(10_000);
+          const t = totals(changelog.all(), topics.ordersTopic);
+          return t.orders + t.deadLettered >= 6000n;
+        },
+        240_000,
+        500,
+      );
+      assert.deepEqual(totals(changelog.all(), topics.ordersTopic), expected);
+    });
+    const dlq = await deadLetterPositions(kafka, topics, Number(expected.deadLettered));
+    assert.equal(
+      new Set(dlq).size,
+      Number(expected.deadLettered),
+      'each invalid order dead-lettered exactly once',
+    );
+    for (const c of consumers) c.child.kill('SIGTERM');
+    await Promise.all(consumers.map((c) => c.exited));
+  });
+
+  it('when the registry is down longer than the retry budget, then orders are retried and end up processed or dead-lettered with a clear reason, none lost', async () => {
+    const topics = newTestTopics('eos-registry');
+    await createTestTopics(kafka, topics);
+    created.push(topics);
+    // Registered and produced while the registry is up; the consumers start with an empty schema cache.
+    const produced = await runProducer(
+      testConfig('producer', topics, { ORDER_COUNT: '3000', INVALID_RATIO: '0.05', PRODUCER_SEED: '30' }),
+      { logger: quietLogger, keepLedger: true, http: false },
+    );
+    await stopRegistry();
+    const env = { RETRY_BACKOFF_MS: '500', MAX_RETRIES: '3', SCHEMA_REGISTRY_TIMEOUT_MS: '1000' };
+    const consumers = [consumerProcess(topics, env), consumerProcess(topics, env)];
+    // Longer than one record's budget of 1 + 3 attempts with 0.5 s backoff: the first dead letter proves it.
+    await collect(kafka, topics.dlqTopic, 1, 90_000);
+    await startRegistry();
+
+    await withChangelog(kafka, topics, async (changelog) => {
+      await waitUntil(
+        'every order to be accounted for',
+        async () => {
+          await changelog.catchUp(10_000);
+          const t = totals(changelog.all(), topics.ordersTopic);
+          return t.orders + t.deadLettered >= 3000n;
+        },
+        180_000,
+        500,
+      );
+      const actual = totals(changelog.all(), topics.ordersTopic);
+
+      const dlq = await collect(kafka, topics.dlqTopic, Number(actual.deadLettered), 60_000);
+      const reasons = new Map<string, string>();
+      for (const { message } of dlq) {
+        const h = decodeDeadLetterHeaders(message.headers ?? {});
+        reasons.set(`${h.originalPartition}@${h.originalOffset}`, h.errorCode);
+      }
+      assert.equal(reasons.size, dlq.length, 'no duplicate dead letters');
+      assert.ok(
+        [...reasons.values()].includes('KOS_REGISTRY_UNAVAILABLE'),
+        'the outage is named as the reason',
+      );
+      let expectedOrders = 0n;
+      let expectedSum = 0n;
+      for (const o of produced.ledger) {
+        const reason = reasons.get(`${o.partition}@${o.offset}`);
+        if (o.invalid !== undefined) {
+          // An invalid order that could not even be decoded during the outage carries the outage's reason.
+          assert.ok(
+            reason === 'KOS_ORDER_INVALID' || reason === 'KOS_REGISTRY_UNAVAILABLE',
+            `invalid order: ${reason}`,
+          );
+        } else if (reason === undefined) {
+          expectedOrders += 1n;
+          expectedSum += o.order.priceCents;
+        } else assert.equal(reason, 'KOS_REGISTRY_UNAVAILABLE');
+      }
+      assert.equal(actual.orders, expectedOrders, 'every valid order not dead-lettered is counted once');
+      assert.equal(actual.sumCents, expectedSum);
+      assert.equal(actual.orders + actual.deadLettered, 3000n);
+    });
+    for (const c of consumers) c.child.kill('SIGTERM');
+    await Promise.all(consumers.map((c) => c.exited));
+  });
+});
