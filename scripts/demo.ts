@@ -61,6 +61,14 @@ async function waitFor(what: string, condition: () => boolean): Promise<void> {
   }
 }
 
+/** The exactly-once, cluster-wide aggregate since the topic began, as every instance serves it on /stats. */
+function clusterLine(): string[] {
+  if (consumerConfig.processingMode !== 'exactly-once') return [];
+  const view = consumers[0]?.clusterStats();
+  if (!view) return [];
+  return [`Cluster-wide:   ${view.orders} orders ever, average $${view.average} (exactly-once, GET /stats)`];
+}
+
 async function drainBacklog(): Promise<void> {
   const admin = createKafka(consumerConfig, logger, 'demo-admin').admin();
   await admin.connect();
@@ -119,6 +127,7 @@ try {
     `Retried:        ${after.retried - before.retried} retries of transient failures`,
     `Dead-lettered:  ${deadLettered} (read them with: npm run dlq)`,
     `Average price:  $${formatCents(average)} (the producer's valid orders average $${formatCents(expected)})`,
+    ...clusterLine(),
     ...consumers.map(
       (c, i) =>
         `Consumer ${i + 1}:     partitions [${c.health.assignedPartitions.join(', ')}], ` +
