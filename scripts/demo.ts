@@ -24,6 +24,8 @@ const DEMO_DEFAULTS: Record<string, string> = {
 };
 const env = { ...DEMO_DEFAULTS, ...process.env };
 const WAIT_TIMEOUT_MS = 120_000;
+/** `npm run demo -- --keep`: leave the consumers running after the summary (curl their /metrics and /stats). */
+const keepRunning = process.argv.includes('--keep');
 
 function ensureStack(): void {
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/stack.ts', 'ensure'], {
@@ -140,6 +142,13 @@ try {
   logger.error({ err: error }, 'Demo failed');
   exitCode = 1;
 } finally {
+  if (keepRunning && exitCode === 0) {
+    process.stdout.write('Consumers keep running (--keep); press Ctrl-C to stop them.\n');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  }
   await Promise.all(consumers.map((c) => c.stop()));
 }
 process.exit(exitCode);
