@@ -26,11 +26,13 @@ async function processedTotal() {
 const before = await processedTotal();
 console.log(`consumers had processed ${before} orders`);
 
+// APP_DIR lets the script run outside the image too (its tests run it against a local broker).
+const appDir = env.APP_DIR ?? '/app';
 const produced = spawnSync(
   'node',
-  ['/app/dist/cli/producer.js', '--count', '1', '--invalid-ratio', '0', '--rate', '0'],
+  [`${appDir}/dist/cli/producer.js`, '--count', '1', '--invalid-ratio', '0', '--rate', '0'],
   {
-    cwd: '/app',
+    cwd: appDir,
     stdio: 'inherit',
     env: { ...env, HTTP_PORT: '0', START_ORDER_ID: String(Date.now() % 1_000_000_000) },
   },

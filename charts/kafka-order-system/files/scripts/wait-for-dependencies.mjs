@@ -1,15 +1,20 @@
 // Waits until the brokers list every app topic and the schema registry answers, reading the
-// same environment as the app (KAFKA_*, SCHEMA_REGISTRY_*, ORDERS_TOPIC, DLQ_TOPIC).
+// same environment as the app (KAFKA_*, SCHEMA_REGISTRY_*, ORDERS_TOPIC, DLQ_TOPIC, STATS_TOPIC).
 // Runs in the app image, whose node_modules hold kafkajs; exits 1 after WAIT_TIMEOUT_SECONDS.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-const require = createRequire('/app/package.json');
+// APP_DIR lets the script run outside the image too (its tests run it against a local broker).
+const require = createRequire(`${process.env.APP_DIR ?? '/app'}/package.json`);
 const { Kafka, logLevel } = require('kafkajs');
 
 const env = process.env;
 const deadline = Date.now() + Number(env.WAIT_TIMEOUT_SECONDS ?? '600') * 1000;
-const topics = [env.ORDERS_TOPIC ?? 'orders', env.DLQ_TOPIC ?? 'orders-dlq'];
+const topics = [
+  env.ORDERS_TOPIC ?? 'orders',
+  env.DLQ_TOPIC ?? 'orders-dlq',
+  env.STATS_TOPIC ?? 'order-stats',
+];
 const registryUrl = (env.SCHEMA_REGISTRY_URL ?? '').replace(/\/+$/, '');
 const mechanism = env.KAFKA_SASL_MECHANISM ?? 'none';
 const tls = env.KAFKA_TLS === 'true';

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Helm chart check, offline (no cluster): installs Helm 3 and Helm 4 from the Go module proxy,
+# lints and renders charts/kafka-order-system with every ci/*-values.yaml under both, validates
+# every rendered object (Kubernetes built-ins against strict Kubernetes schemas, Strimzi and
+# Prometheus Operator objects against their CRDs, KEDA objects with @kubernetes-models/keda),
+# checks the replicas-versus-partitions guard, and lints the k8s/ scripts and YAML.
+set -Eeuo pipefail
+cd "$(dirname "$0")/../.."
+trap 'echo "::error:: 60-helm.sh failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+HELM3_VERSION=v3.22.0
+HELM4_VERSION=v4.3.1
+# Strict JSON schemas of Kubernetes, shipped by this PyPI package; we validate against the oldest
+# Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest the package has.
+K8S_SCHEMA_PACKAGE=kubernetes-validate==1.37.0
+K8S_VERSIONS=(v1.30.0 v1.37.0)
+KUBE_VERSION=1.34.0
+
+CHART=charts/kafka-order-system
+BIN="$PWD/.cache/bin"
+OUT="$PWD/.cache/helm-rendered"
+SCHEMAS="$PWD/.cache/k8s-schemas"
+SHARED_SCHEMAS="$(cd .. && pwd)/shared/schemas/k8s"
+
+log() { printf -- '--- %s\n' "$*"; }
+
+# go install builds helm from source; the version string is baked into the file name marker so a
+# version bump reinstalls.
+install_helm() {
+  local module=$1 version=$2 target=$3
+  if [ -x "$BIN/$target" ] && [ -e "$BIN/.$target-$version" ]; then return; fi
+  log "installing helm $version (go install $module) into .cache/bin/$target"
+  local tmp
+  tmp=$(mktemp -d)
+  GOBIN="$tmp" GOFLAGS=-buildvcs=false go install -trimpath -ldflags '-s -w' "$module@$version"
+  mv "$tmp/helm" "$BIN/$target"
+  rm -rf "$tmp" "$BIN/.$target-"*
+  touch "$BIN/.$target-$version"
+}
+
+fetch_k8s_schemas() {
+  local missing=0 v
+  for v in "${K8S_VERSIONS[@]}"; do
+    [ -s "$SCHEMAS/$v-local-strict/_definitions.json" ] || missing=1
+  done
+  [ "$missing" = 0 ] && return
+  log "fetching Kubernetes JSON schemas ($K8S_SCHEMA_PACKAGE from PyPI)"
+  mkdir -p .cache/pip "$SCHEMAS"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: -d .cache/pip "$K8S_SCHEMA_PACKAGE"
+  python3 - "$SCHEMAS" "${K8S_VERSIONS[@]}" <<'PY'
+import glob, os, sys, zipfile
+target, versions = sys.argv[1], sys.argv[2:]
+wheel = sorted(glob.glob('.cache/pip/kubernetes_validate-*.whl'))[-1]
+with zipfile.ZipFile(wheel) as z:
+    for v in versions:
+        name = f'kubernetes_validate/kubernetes-json-schema/{v}-local-strict/_definitions.json'
+        os.makedirs(f'{target}/{v}-local-strict', exist_ok=True)
+        with open(f'{target}/{v}-local-strict/_definitions.json', 'wb') as f:
+            f.write(z.read(name))
+PY
+}
+
+mkdir -p "$BIN" "$OUT"
+[ -d "$SHARED_SCHEMAS/strimzi" ] || { echo "::error:: CRD schemas not found at $SHARED_SCHEMAS" >&2; exit 1; }
+
+# Both builds run at once: each is mostly waiting on one core.
+install_helm helm.sh/helm/v3/cmd/helm "$HELM3_VERSION" helm &
+helm3_job=$!
+install_helm helm.sh/helm/v4/cmd/helm "$HELM4_VERSION" helm4 &
+helm4_job=$!
+fetch_k8s_schemas
+wait "$helm3_job"
+wait "$helm4_job"
+
+mapfile -t values_files < <(ls "$CHART"/ci/*-values.yaml)
+[ "${#values_files[@]}" -ge 5 ] || { echo "::error:: expected at least 5 ci/*-values.yaml files" >&2; exit 1; }
+
+rm -rf "${OUT:?}"/*
+rendered=()
+for helm in helm helm4; do
+  log "$("$BIN/$helm" version --short 2>/dev/null || echo "$helm")"
+  mkdir -p "$OUT/$helm"
+  for values in "${values_files[@]}"; do
+    name=$(basename "$values" .yaml)
+    "$BIN/$helm" lint --strict --quiet "$CHART" --kube-version "$KUBE_VERSION" --values "$values" >/dev/null \
+      || { "$BIN/$helm" lint --strict "$CHART" --kube-version "$KUBE_VERSION" --values "$values"; exit 1; }
+    # Rendered as for a cluster with the Prometheus Operator, so its objects get validated too.
+    "$BIN/$helm" template orders "$CHART" --namespace orders --kube-version "$KUBE_VERSION" \
+      --api-versions monitoring.coreos.com/v1 --values "$values" >"$OUT/$helm/$name.yaml"
+    rendered+=("$OUT/$helm/$name.yaml")
+    echo "lint + template ok: $helm $name"
+  done
+
+  log "$helm: the replicas > partitions guard"
+  if "$BIN/$helm" template orders "$CHART" --kube-version "$KUBE_VERSION" --set consumer.replicas=4 \
+    >/dev/null 2>"$OUT/$helm/guard.err"; then
+    echo "::error:: $helm rendered 4 consumers for 3 partitions; the guard should have failed" >&2
+    exit 1
+  fi
+  grep -q 'consumer.replicas=4 exceeds the 3 partitions of topic "orders"' "$OUT/$helm/guard.err" \
+    || { cat "$OUT/$helm/guard.err" >&2; echo "::error:: the guard failed without its message" >&2; exit 1; }
+  echo "guard ok: $(grep -o 'consumer.replicas=4 exceeds[^:]*' "$OUT/$helm/guard.err")"
+done
+
+log "validating ${#rendered[@]} renders against Kubernetes ${K8S_VERSIONS[*]}, Strimzi and Prometheus Operator CRDs"
+schema_args=()
+for v in "${K8S_VERSIONS[@]}"; do schema_args+=(--k8s-schemas "$SCHEMAS/$v-local-strict"); done
+if ! npx tsx scripts/validate-manifests.ts "${schema_args[@]}" \
+  --crds "$SHARED_SCHEMAS/strimzi" --crds "$SHARED_SCHEMAS/prometheus-operator" \
+  "${rendered[@]}" >"$OUT/validation.txt"; then
+  grep -v '^ok ' "$OUT/validation.txt" >&2
+  echo "::error:: rendered objects do not validate (full report: .cache/helm-rendered/validation.txt)" >&2
+  exit 1
+fi
+tail -n 1 "$OUT/validation.txt"
+
+log "shellcheck and yamllint"
+shellcheck k8s/*.sh .ci/checks/60-helm.sh
+yamllint --strict -d '{extends: default, rules: {line-length: {max: 140}, document-start: disable}}' \
+  "$CHART/Chart.yaml" "$CHART/values.yaml" "${values_files[@]}" k8s/*.yaml
+echo "helm chart check passed"

@@ -1,0 +1,282 @@
+{{/* kafka-order-system.name: the chart name, or nameOverride. */}}
+{{- define "kafka-order-system.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* kafka-order-system.fullname: "<release>-<chart>", shortened to the release name when it already holds the chart name. */}}
+{{- define "kafka-order-system.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.chart: chart name and version, for the helm.sh/chart label. */}}
+{{- define "kafka-order-system.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* kafka-order-system.selectorLabels: the immutable labels that select one component's pods; pass (dict "ctx" $ "component" "x"). */}}
+{{- define "kafka-order-system.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kafka-order-system.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* kafka-order-system.labels: the standard app.kubernetes.io labels of one component; pass (dict "ctx" $ "component" "x"). */}}
+{{- define "kafka-order-system.labels" -}}
+helm.sh/chart: {{ include "kafka-order-system.chart" .ctx }}
+{{ include "kafka-order-system.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: kafka-order-system
+{{- end }}
+
+{{/* kafka-order-system.clusterName: name of the Strimzi Kafka resource. */}}
+{{- define "kafka-order-system.clusterName" -}}
+{{- default (printf "%s-kafka" .Release.Name) .Values.kafka.clusterName | trunc 40 | trimSuffix "-" }}
+{{- end }}
+
+{{/* kafka-order-system.replicationFactor: replication of every topic, following the node count (at most 3). */}}
+{{- define "kafka-order-system.replicationFactor" -}}
+{{- min 3 (int .Values.kafka.nodePool.replicas) }}
+{{- end }}
+
+{{/* kafka-order-system.minInsyncReplicas: one less than the replication factor, at least 1, so one node may be down. */}}
+{{- define "kafka-order-system.minInsyncReplicas" -}}
+{{- max 1 (sub (int (include "kafka-order-system.replicationFactor" .)) 1) }}
+{{- end }}
+
+{{/* kafka-order-system.kafkaPort: port of the listener the clients use. */}}
+{{- define "kafka-order-system.kafkaPort" -}}
+{{- if .Values.kafka.listener.tls }}9093{{ else }}9092{{ end }}
+{{- end }}
+
+{{/* kafka-order-system.bootstrapServers: KAFKA_BROKERS of the app and the registry. */}}
+{{- define "kafka-order-system.bootstrapServers" -}}
+{{- if .Values.kafka.enabled }}
+{{- printf "%s-kafka-bootstrap:%s" (include "kafka-order-system.clusterName" .) (include "kafka-order-system.kafkaPort" .) }}
+{{- else }}
+{{- required "kafka.external.bootstrapServers is required when kafka.enabled=false" .Values.kafka.external.bootstrapServers }}
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.saslMechanism: KAFKA_SASL_MECHANISM of the app. */}}
+{{- define "kafka-order-system.saslMechanism" -}}
+{{- if .Values.kafka.enabled }}
+{{- if .Values.kafka.auth.enabled }}scram-sha-512{{ else }}none{{ end }}
+{{- else }}
+{{- .Values.kafka.external.saslMechanism }}
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.tls: "true" when the clients connect over TLS. */}}
+{{- define "kafka-order-system.tls" -}}
+{{- if .Values.kafka.enabled }}{{ .Values.kafka.listener.tls }}{{ else }}{{ .Values.kafka.external.tls }}{{ end }}
+{{- end }}
+
+{{/* kafka-order-system.appUser: KafkaUser (and SASL user) of the consumer and the producer. */}}
+{{- define "kafka-order-system.appUser" -}}
+{{- printf "%s-app" (include "kafka-order-system.fullname" .) }}
+{{- end }}
+
+{{/* kafka-order-system.registryUser: KafkaUser of the schema registry. */}}
+{{- define "kafka-order-system.registryUser" -}}
+{{- printf "%s-schema-registry" (include "kafka-order-system.fullname" .) }}
+{{- end }}
+
+{{/* kafka-order-system.registryName: name of the registry Deployment and Service. */}}
+{{- define "kafka-order-system.registryName" -}}
+{{- printf "%s-schema-registry" (include "kafka-order-system.fullname" .) }}
+{{- end }}
+
+{{/* kafka-order-system.registryUrl: SCHEMA_REGISTRY_URL of the app. */}}
+{{- define "kafka-order-system.registryUrl" -}}
+{{- if .Values.schemaRegistry.enabled }}
+{{- printf "http://%s:%d" (include "kafka-order-system.registryName" .) (int .Values.schemaRegistry.port) }}
+{{- else }}
+{{- required "schemaRegistry.url is required when schemaRegistry.enabled=false" .Values.schemaRegistry.url }}
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.serviceAccountName: ServiceAccount of the app pods. */}}
+{{- define "kafka-order-system.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "kafka-order-system.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.image: "repository:tag" of an app image; pass (dict "ctx" $ "image" .Values.consumer.image). */}}
+{{- define "kafka-order-system.image" -}}
+{{- printf "%s:%s" .image.repository (default .ctx.Chart.AppVersion .image.tag) }}
+{{- end }}
+
+{{/* kafka-order-system.ordersPartitions: partitions of the orders topic. */}}
+{{- define "kafka-order-system.ordersPartitions" -}}
+{{- int .Values.topics.orders.partitions }}
+{{- end }}
+
+{{/* kafka-order-system.consumerReplicas: consumer replicas, defaulting to the orders partitions; fails when idle consumers would result. */}}
+{{- define "kafka-order-system.consumerReplicas" -}}
+{{- $partitions := int (include "kafka-order-system.ordersPartitions" .) }}
+{{- $replicas := $partitions }}
+{{- if not (kindIs "invalid" .Values.consumer.replicas) }}
+{{- $replicas = int .Values.consumer.replicas }}
+{{- end }}
+{{- if and (gt $replicas $partitions) (not .Values.consumer.allowIdleConsumers) }}
+{{- fail (printf "consumer.replicas=%d exceeds the %d partitions of topic %q: each partition goes to one consumer of the group, so %d consumer(s) would sit idle. Lower consumer.replicas, raise topics.orders.partitions, or set consumer.allowIdleConsumers=true to keep idle standbys." $replicas $partitions .Values.topics.orders.name (sub $replicas $partitions)) }}
+{{- end }}
+{{- $replicas }}
+{{- end }}
+
+{{/* kafka-order-system.maxConsumerReplicas: the autoscaler's ceiling, defaulting to the orders partitions; fails above them. */}}
+{{- define "kafka-order-system.maxConsumerReplicas" -}}
+{{- $partitions := int (include "kafka-order-system.ordersPartitions" .) }}
+{{- $max := $partitions }}
+{{- if not (kindIs "invalid" .Values.consumer.autoscaling.maxReplicas) }}
+{{- $max = int .Values.consumer.autoscaling.maxReplicas }}
+{{- end }}
+{{- if and (gt $max $partitions) (not .Values.consumer.allowIdleConsumers) }}
+{{- fail (printf "consumer.autoscaling.maxReplicas=%d exceeds the %d partitions of topic %q: replicas beyond the partition count get no partition and sit idle. Lower it, raise topics.orders.partitions, or set consumer.allowIdleConsumers=true." $max $partitions .Values.topics.orders.name) }}
+{{- end }}
+{{- if lt $max (int .Values.consumer.autoscaling.minReplicas) }}
+{{- fail (printf "consumer.autoscaling.minReplicas=%d exceeds consumer.autoscaling.maxReplicas=%d" (int .Values.consumer.autoscaling.minReplicas) $max) }}
+{{- end }}
+{{- $max }}
+{{- end }}
+
+{{/* kafka-order-system.prometheusOperator: "true" when the Prometheus Operator objects are rendered. */}}
+{{- define "kafka-order-system.prometheusOperator" -}}
+{{- $mode := toString .Values.monitoring.prometheusOperator }}
+{{- if eq $mode "true" }}true
+{{- else if and (eq $mode "auto") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") }}true
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.appEnv: the environment every app container shares (Kafka, registry, topics, logging). */}}
+{{- define "kafka-order-system.appEnv" -}}
+- name: KAFKA_BROKERS
+  value: {{ include "kafka-order-system.bootstrapServers" . | quote }}
+- name: KAFKA_CLIENT_ID
+  value: {{ .Values.app.clientId | quote }}
+- name: SCHEMA_REGISTRY_URL
+  value: {{ include "kafka-order-system.registryUrl" . | quote }}
+- name: SCHEMA_REGISTRY_TIMEOUT_MS
+  value: {{ .Values.app.registryTimeoutMs | quote }}
+- name: ORDERS_TOPIC
+  value: {{ .Values.topics.orders.name | quote }}
+- name: DLQ_TOPIC
+  value: {{ .Values.topics.dlq.name | quote }}
+- name: STATS_TOPIC
+  value: {{ .Values.topics.stats.name | quote }}
+- name: HTTP_HOST
+  value: "0.0.0.0"
+- name: SHUTDOWN_TIMEOUT_MS
+  value: {{ .Values.app.shutdownTimeoutMs | quote }}
+- name: LOG_LEVEL
+  value: {{ .Values.app.logLevel | quote }}
+- name: LOG_FORMAT
+  value: {{ .Values.app.logFormat | quote }}
+{{- $mechanism := include "kafka-order-system.saslMechanism" . }}
+- name: KAFKA_SASL_MECHANISM
+  value: {{ $mechanism | quote }}
+{{- if ne $mechanism "none" }}
+{{- if .Values.kafka.enabled }}
+- name: KAFKA_SASL_USERNAME
+  value: {{ include "kafka-order-system.appUser" . | quote }}
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      # Written by Strimzi's User Operator for the KafkaUser of the same name.
+      name: {{ include "kafka-order-system.appUser" . }}
+      key: password
+{{- else }}
+- name: KAFKA_SASL_USERNAME
+  value: {{ required "kafka.external.username is required when kafka.external.saslMechanism is set" .Values.kafka.external.username | quote }}
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "kafka.external.passwordSecret.name is required when kafka.external.saslMechanism is set" .Values.kafka.external.passwordSecret.name }}
+      key: {{ .Values.kafka.external.passwordSecret.key }}
+{{- end }}
+{{- end }}
+- name: KAFKA_TLS
+  value: {{ include "kafka-order-system.tls" . | quote }}
+{{- if include "kafka-order-system.caSecretName" . }}
+- name: KAFKA_TLS_CA_FILE
+  value: /etc/kafka-ca/ca.crt
+{{- end }}
+{{- with .Values.app.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.caSecretName: Secret with the brokers' CA, empty when the clients need none. */}}
+{{- define "kafka-order-system.caSecretName" -}}
+{{- if .Values.kafka.enabled }}
+{{- if .Values.kafka.listener.tls }}{{ include "kafka-order-system.clusterName" . }}-cluster-ca-cert{{ end }}
+{{- else if and .Values.kafka.external.tls .Values.kafka.external.caSecret.name }}
+{{- .Values.kafka.external.caSecret.name }}
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.caSecretKey: key of the CA certificate in caSecretName. */}}
+{{- define "kafka-order-system.caSecretKey" -}}
+{{- if .Values.kafka.enabled }}ca.crt{{ else }}{{ .Values.kafka.external.caSecret.key }}{{ end }}
+{{- end }}
+
+{{/* kafka-order-system.appVolumeMounts: /tmp (the only writable path) and the Kafka CA. */}}
+{{- define "kafka-order-system.appVolumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- if include "kafka-order-system.caSecretName" . }}
+- name: kafka-ca
+  mountPath: /etc/kafka-ca
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.appVolumes: the volumes behind appVolumeMounts. */}}
+{{- define "kafka-order-system.appVolumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+{{- with include "kafka-order-system.caSecretName" . }}
+- name: kafka-ca
+  secret:
+    secretName: {{ . }}
+    items:
+      - key: {{ include "kafka-order-system.caSecretKey" $ }}
+        path: ca.crt
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.podSecurityContext: non-root pod settings of the app pods (the images run as 10001). */}}
+{{- define "kafka-order-system.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* kafka-order-system.containerSecurityContext: read-only root, no privilege escalation, no capabilities. */}}
+{{- define "kafka-order-system.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
