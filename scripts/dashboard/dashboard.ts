@@ -258,11 +258,14 @@ export function buildDashboard(): dashboard.Dashboard {
         singleStat({
           title: 'Average price (cluster-wide)',
           description:
-            'sum(price sum) / sum(order count) over every consumer replica: the average price of all orders processed successfully since the replicas started.',
+            'Exact: the exactly-once aggregate from the order-stats changelog (every order since the topic began, identical on every replica). Replicas: sum(price sum) / sum(order count) over the running consumer replicas, since they started.',
           unit: 'currencyUSD',
           decimals: 2,
           width: 5,
-          queries: [{ expr: averageCluster }],
+          queries: [
+            { expr: `max(orders_cluster_average_price_dollars{${CLUSTER}})`, legend: 'Exact' },
+            { expr: averageCluster, legend: 'Replicas' },
+          ],
           steps: [[null, 'blue']],
         }),
       )

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { READINESS_METRICS } from '../../src/adapters/http/server.js';
+import { registerClusterMetrics } from '../../src/adapters/metrics/cluster-metrics.js';
 import { registerConsumerMetrics } from '../../src/adapters/metrics/consumer-metrics.js';
 import { registerProducerMetrics } from '../../src/adapters/metrics/producer-metrics.js';
 import { createMetricsRegistry } from '../../src/adapters/metrics/registry.js';
@@ -14,6 +15,7 @@ const docs = readFileSync(new URL('../../docs/observability.md', import.meta.url
 function ourMetricNames(): string[] {
   const consumer = createMetricsRegistry({ service: 'consumer' });
   registerConsumerMetrics(consumer, new ConsumerEventBus());
+  registerClusterMetrics(consumer, { all: () => [], caughtUp: false }, 'orders');
   const producer = createMetricsRegistry({ service: 'producer' });
   registerProducerMetrics(producer, new ProducerEventBus());
   return [...consumer.getMetricsAsArray(), ...producer.getMetricsAsArray()]
