@@ -1,0 +1,69 @@
+# Images of kafka-order-system: two build targets over one runtime stage.
+#
+#   docker build --target consumer -t kafka-order-system-consumer .
+#   docker build --target producer -t kafka-order-system-producer .
+#
+# Both targets hold the same files; they differ only in ENTRYPOINT, EXPOSE and
+# labels, so Kubernetes and compose run either one without a command override.
+# The compose topic-init service and the Helm hook reuse an image with
+# `entrypoint: ["node", "dist/cli/create-topics.js"]`.
+
+# Node 24 is the active LTS line; pinned to the exact release so a rebuild
+# cannot silently change the runtime. Bump it together with docs/containers.md.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+
+# ---- deps: every dependency, for the TypeScript build -------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: no dependency needs an install script, and none should run
+# with the build's privileges.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
+# ---- build: compile src/ to dist/ --------------------------------------------
+FROM deps AS build
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- runtime: production dependencies and compiled code only -----------------
+FROM ${NODE_IMAGE} AS runtime
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="kafka-order-system" \
+      org.opencontainers.image.description="Order processing on Apache Kafka: Avro via a schema registry, retries, a dead-letter queue and Prometheus metrics." \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.base.name="docker.io/library/${NODE_IMAGE}"
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# The npm cache goes to /tmp and is removed in the same layer, so the image
+# keeps node_modules and nothing else from the install.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --cache /tmp/npm-cache \
+ && rm -rf /tmp/npm-cache /root/.npm
+COPY schemas ./schemas
+COPY --from=build /app/dist ./dist
+# Files stay root-owned and read-only to the app user: the process can change
+# nothing in /app, which is what lets the root filesystem be mounted read-only.
+# Only /tmp needs to be writable (a tmpfs in compose and Kubernetes).
+USER 10001:10001
+# Exec form: node is PID 1 and receives SIGTERM itself; the app handles it
+# (graceful shutdown bounded by SHUTDOWN_TIMEOUT_MS), so no init is needed.
+STOPSIGNAL SIGTERM
+
+# ---- consumer: long-running Deployment ---------------------------------------
+FROM runtime AS consumer
+LABEL org.opencontainers.image.title="kafka-order-system-consumer"
+EXPOSE 9464
+ENTRYPOINT ["node", "--enable-source-maps", "dist/cli/consumer.js"]
+
+# ---- producer: one-shot Job; flags go after the image name -------------------
+# docker run --rm IMAGE --count 1000 --rate 50 --invalid-ratio 0.1
+FROM runtime AS producer
+LABEL org.opencontainers.image.title="kafka-order-system-producer"
+EXPOSE 9465
+ENTRYPOINT ["node", "--enable-source-maps", "dist/cli/producer.js"]

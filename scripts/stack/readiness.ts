@@ -1,0 +1,111 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import { StackInterrupted } from './errors.js';
+
+/** The last `lines` lines of a file (reading at most its last 64 KiB), or a note that it is missing. */
+export function tailFile(file: string, lines: number): string {
+  let fd: number | undefined;
+  try {
+    const size = statSync(file).size;
+    const length = Math.min(size, 64 * 1024);
+    const buffer = Buffer.alloc(length);
+    fd = openSync(file, 'r');
+    readSync(fd, buffer, 0, length, size - length);
+    const text = buffer.toString('utf8').trimEnd();
+    return text === ''
+      ? '    (empty)'
+      : text
+          .split('\n')
+          .slice(-lines)
+          // Stack traces and JSON log lines run to kilobytes; the head of each says what happened.
+          .map((l) => `    ${l.length > 400 ? `${l.slice(0, 400)}…` : l}`)
+          .join('\n');
+  } catch {
+    return `    (${file} does not exist)`;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** Ready means the broker answers a Metadata request and lists itself. */
+export async function probeBroker(brokers: readonly string[], timeoutMs = 3000): Promise<ProbeResult> {
+  const kafka = new Kafka({
+    clientId: 'stack-readiness',
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: Math.min(timeoutMs, 3000),
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return cluster.brokers.length > 0 ? { ok: true } : { ok: false, reason: 'metadata lists no broker' };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** Ready means `GET <base>/subjects` answers 200 with a JSON array. */
+export async function probeRegistry(
+  baseUrl: string,
+  timeoutMs = 3000,
+  auth?: { readonly username: string; readonly password: string },
+): Promise<ProbeResult> {
+  const headers: Record<string, string> = auth
+    ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` }
+    : {};
+  try {
+    const response = await fetch(`${baseUrl}/subjects`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) return { ok: false, reason: `GET /subjects answered ${response.status}` };
+    const body: unknown = await response.json();
+    return Array.isArray(body)
+      ? { ok: true }
+      : { ok: false, reason: 'GET /subjects did not answer a JSON array' };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    return { ok: false, reason: cause ?? (error as Error).message };
+  }
+}
+
+export interface WaitOptions {
+  readonly what: string;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+  /** Checked between probes: a process that died is reported at once instead of at the timeout. */
+  readonly stillRunning?: () => boolean;
+  readonly intervalMs?: number;
+}
+
+export type WaitOutcome =
+  | { readonly ready: true; readonly ms: number }
+  | { readonly ready: false; readonly why: 'timeout' | 'exited'; readonly lastReason: string };
+
+/** Polls `probe` until it succeeds, the process exits, the timeout passes or the signal aborts. */
+export async function waitUntilReady(
+  probe: () => Promise<ProbeResult>,
+  options: WaitOptions,
+): Promise<WaitOutcome> {
+  const started = Date.now();
+  const deadline = started + options.timeoutMs;
+  let lastReason = 'not probed yet';
+  for (;;) {
+    if (options.signal?.aborted) throw new StackInterrupted(String(options.signal.reason ?? 'a signal'));
+    if (options.stillRunning && !options.stillRunning()) return { ready: false, why: 'exited', lastReason };
+    const result = await probe();
+    if (result.ok) return { ready: true, ms: Date.now() - started };
+    lastReason = result.reason;
+    if (Date.now() >= deadline) return { ready: false, why: 'timeout', lastReason };
+    try {
+      await sleep(options.intervalMs ?? 250, undefined, { signal: options.signal });
+    } catch {
+      throw new StackInterrupted(String(options.signal?.reason ?? 'a signal'));
+    }
+  }
+}
