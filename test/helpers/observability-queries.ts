@@ -95,17 +95,33 @@ export function shippedExpressions(): ShippedExpression[] {
   return out;
 }
 
-/**
- * The dashboard's cluster-wide average price (dollars), with every namespace
- * and job selected: what an end-to-end test compares with the orders produced.
- */
-export function clusterAveragePricePromQL(labels?: Readonly<Record<string, string>>): string {
+function averagePanelExpr(metric: string): string {
   const panel = dashboardPanels().find(
     (p) => p.title === 'Average price (cluster-wide)' && p.type === 'stat',
   );
-  const expr = panel?.exprs[0]?.expr;
-  if (expr === undefined) throw new Error('the dashboard has no "Average price (cluster-wide)" stat panel');
-  return resolveGrafanaVariables(expr, labels === undefined ? {} : { labels });
+  const expr = panel?.exprs.find((e) => e.expr.includes(metric))?.expr;
+  if (expr === undefined)
+    throw new Error(`the "Average price (cluster-wide)" stat panel has no query on ${metric}`);
+  return expr;
+}
+
+/**
+ * The dashboard's average over the running replicas (dollars), with every
+ * namespace and job selected: what an end-to-end test compares with the orders produced.
+ */
+export function clusterAveragePricePromQL(labels?: Readonly<Record<string, string>>): string {
+  return resolveGrafanaVariables(
+    averagePanelExpr('orders_price_sum_dollars_total'),
+    labels === undefined ? {} : { labels },
+  );
+}
+
+/** The dashboard's exact, lifetime average from the exactly-once changelog (dollars). */
+export function exactClusterAveragePricePromQL(labels?: Readonly<Record<string, string>>): string {
+  return resolveGrafanaVariables(
+    averagePanelExpr('orders_cluster_average_price_dollars'),
+    labels === undefined ? {} : { labels },
+  );
 }
 
 /** Alert names in the rule file. */

@@ -173,6 +173,8 @@ describe('shipped dashboard and alert PromQL against a real Prometheus', () => {
       assert.ok(matching.length > 0, `no panel titled ${title}`);
       for (const panel of matching) {
         for (const { refId, expr } of panel.exprs) {
+          // The changelog aggregate exists only on real exactly-once consumers: prometheus-e2e.test.ts covers it.
+          if (expr.includes('orders_cluster_')) continue;
           await prometheus
             .waitFor(
               resolveGrafanaVariables(expr),

@@ -1,0 +1,156 @@
+import type { EachBatchPayload } from 'kafkajs';
+import { startConsumer } from '../../src/consumer/index.js';
+import { ConsumerEventBus } from '../../src/consumer/events.js';
+import { waitUntil } from '../../test/helpers/wait.js';
+import { consumerPerformance } from '../java-tools.js';
+import { encodeOrders, processingModes, quiet, sendRaw, type BenchTopics } from '../kit.js';
+import { spread } from '../stats.js';
+import type { BenchRow } from '../types.js';
+import { fmt, rate, type Sample, type ScenarioContext } from './context.js';
+
+/**
+ * Every client is timed from joining the group to the last record done, so the
+ * group join (seconds in kafkajs) is left out, as in ConsumerPerformance's
+ * fetch.nMsg.sec, while fetching is counted.
+ */
+const timeoutMs = (orders: number): number => 60_000 + orders;
+
+/** Our consumer pipeline: decode, validate, aggregate, commit (in the given processing mode). */
+async function ours(ctx: ScenarioContext, topics: BenchTopics, mode: string, rep: number): Promise<Sample> {
+  const orders = ctx.options.consumeOrders;
+  const config = ctx.kit.config('consumer', topics, {
+    KAFKA_GROUP_ID: `${topics.groupId}-ours-${mode}-${rep}`,
+    PROCESSING_MODE: mode,
+    ...(await ctx.kit.freshStatsTopic(topics, `${mode}-${rep}`)),
+  });
+  const bus = new ConsumerEventBus();
+  let joinedAt: number | undefined;
+  let doneAt: number | undefined;
+  let done = 0;
+  bus.on('partitions.assigned', () => (joinedAt ??= performance.now()));
+  const onDone = (): void => {
+    done += 1;
+    if (done === orders) doneAt = performance.now();
+  };
+  bus.on('order.processed', onDone);
+  bus.on('order.dead_lettered', onDone);
+  const consumer = await startConsumer({ ...config, httpPort: 0 }, { logger: quiet, bus });
+  try {
+    await waitUntil(
+      `our consumer to finish ${orders} orders (done ${done})`,
+      () => doneAt !== undefined,
+      timeoutMs(orders),
+      20,
+    );
+  } finally {
+    await consumer.stop();
+  }
+  const stats = consumer.stats();
+  if (stats.deadLettered > 0)
+    ctx.kit.warn(`consume ours ${mode}: ${stats.deadLettered} orders dead-lettered`);
+  return rate(orders, ((doneAt ?? 0) - (joinedAt ?? 0)) / 1000, ctx.recordBytes);
+}
+
+/** kafkajs alone, same group settings, counting records and committing like ours (autocommit). */
+async function raw(ctx: ScenarioContext, topics: BenchTopics, rep: number): Promise<Sample> {
+  const orders = ctx.options.consumeOrders;
+  const consumer = ctx.kit.kafka.consumer({
+    groupId: `${topics.groupId}-raw-${rep}`,
+    readUncommitted: false,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3000,
+    maxWaitTimeInMs: 500,
+  });
+  let joinedAt: number | undefined;
+  let doneAt: number | undefined;
+  let count = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt ??= performance.now()));
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topics.ordersTopic], fromBeginning: true });
+    await consumer.run({
+      partitionsConsumedConcurrently: 3,
+      autoCommitInterval: 1000,
+      eachBatch: ({ batch }: EachBatchPayload) => {
+        count += batch.messages.length;
+        if (count >= orders) doneAt ??= performance.now();
+        return Promise.resolve();
+      },
+    });
+    await waitUntil(
+      `raw kafkajs to count ${orders} records (have ${count})`,
+      () => doneAt !== undefined,
+      timeoutMs(orders),
+      20,
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+  return rate(orders, ((doneAt ?? 0) - (joinedAt ?? 0)) / 1000, ctx.recordBytes);
+}
+
+/** Kafka's ConsumerPerformance, over the same records after reading `warmup` of them untimed. */
+async function java(ctx: ScenarioContext, topics: BenchTopics, rep: number, warmup: number): Promise<Sample> {
+  if (!ctx.java) throw new Error('java tools unavailable');
+  const result = await consumerPerformance(ctx.java, {
+    brokers: ctx.kit.brokers.join(','),
+    topic: topics.ordersTopic,
+    records: ctx.options.consumeOrders,
+    warmupRecords: warmup,
+    group: `${topics.groupId}-java-${rep}`,
+  });
+  return rate(result.timedRecords, result.timedRecords / result.recordsPerSec, ctx.recordBytes);
+}
+
+interface Client {
+  readonly client: string;
+  readonly mode: string;
+  run(topics: BenchTopics, rep: number): Promise<Sample>;
+}
+
+export async function consumeScenario(ctx: ScenarioContext): Promise<BenchRow[]> {
+  const topics = await ctx.kit.newTopics('consume');
+  // Extra records, read untimed by the Java tool as JVM warm-up; the kafkajs clients stop at `orders`.
+  const warmup = ctx.java ? Math.ceil(ctx.options.consumeOrders / 2) : 0;
+  const messages = await encodeOrders(ctx.kit.config('producer', topics), ctx.options.consumeOrders + warmup);
+  await sendRaw(ctx.kit.kafka, topics.ordersTopic, messages, { chunk: 1000, idempotent: true });
+
+  const clients: Client[] = [
+    ...processingModes().map((mode) => ({
+      client: 'ours',
+      mode,
+      run: (t: BenchTopics, r: number) => ours(ctx, t, mode, r),
+    })),
+    { client: 'raw-kafkajs', mode: 'at-least-once', run: (t, r) => raw(ctx, t, r) },
+    ...(ctx.java
+      ? [
+          {
+            client: 'java',
+            mode: 'at-least-once',
+            run: (t: BenchTopics, r: number) => java(ctx, t, r, warmup),
+          },
+        ]
+      : []),
+  ];
+  const samples = clients.map(() => [] as Sample[]);
+  // Every repetition reads the same topic with a fresh group; clients take turns.
+  for (let rep = 1; rep <= ctx.options.repetitions; rep += 1) {
+    for (const [i, c] of clients.entries()) {
+      const sample = await c.run(topics, rep);
+      samples[i]?.push(sample);
+      ctx.log(`consume ${c.client} ${c.mode} #${rep}: ${fmt(sample.ordersPerSec)} orders/s`);
+    }
+  }
+  return clients.map((c, i) => {
+    const list = samples[i] ?? [];
+    return {
+      scenario: 'consume',
+      client: c.client,
+      mode: c.mode,
+      ordersPerSec: spread(list.map((s) => s.ordersPerSec)),
+      mbPerSec: spread(list.map((s) => s.mbPerSec)),
+      orders: ctx.options.consumeOrders,
+      repetitions: list.length,
+    };
+  });
+}
