@@ -111,9 +111,9 @@ export const SETTINGS = {
   ),
   transactionMaxRecords: setting(
     'TRANSACTION_MAX_RECORDS',
-    intIn(1, 100_000).default(500),
-    '500',
-    'Most records committed in one transaction (exactly-once mode); a fetched batch is split into transactions of this size.',
+    intIn(1, 100_000).default(5000),
+    '5000',
+    'Most records committed in one transaction (exactly-once mode); a fetched batch is split into transactions of this size. Larger is faster (fewer commits); a crash redoes at most this many records.',
     CONSUMER,
   ),
   transactionTimeoutMs: setting(

@@ -1,6 +1,9 @@
 import type { EachBatchPayload } from 'kafkajs';
 import type { BatchHandler } from './batch-handler.js';
-import { lagAfter, toRecord } from './batch-handler.js';
+import { EventLoopYield, lagAfter, toRecord } from './batch-handler.js';
+
+/** Records between checks of kafkajs's commit interval within one batch. */
+const COMMIT_CHECK_EVERY = 200;
 import type { ConsumerEventBus } from './events.js';
 import type { DeadLetterSink, OrderProcessor, ProcessingContext } from './order-processor.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
@@ -27,14 +30,17 @@ export class AtLeastOnceHandler implements BatchHandler {
       deadLetters: this.deadLetters,
     };
     let lastDone: string | undefined;
-    for (const message of batch.messages) {
+    const loop = new EventLoopYield();
+    for (const [index, message] of batch.messages.entries()) {
       if (ctx.shouldAbandon()) break;
       const outcome = await this.processor.handle(toRecord(batch.topic, batch.partition, message), ctx);
       if (outcome.kind === 'abandoned') break;
       this.recorder.record(outcome);
       resolveOffset(message.offset);
       lastDone = message.offset;
-      await commitOffsetsIfNecessary();
+      // kafkajs commits after every batch anyway; inside a long batch, check its commit interval now and then.
+      if (index % COMMIT_CHECK_EVERY === COMMIT_CHECK_EVERY - 1) await commitOffsetsIfNecessary();
+      await loop.maybeYield();
     }
     if (lastDone === undefined) return;
     this.bus.emit('lag', [{ partition: batch.partition, lag: lagAfter(batch.highWatermark, lastDone) }]);

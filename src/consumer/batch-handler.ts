@@ -20,6 +20,22 @@ export function toRecord(topic: string, partition: number, message: KafkaMessage
   };
 }
 
+/**
+ * Yields to the event loop once `sliceMs` has passed since the last yield. A
+ * batch whose records all resolve without I/O would otherwise hold the loop
+ * for seconds, and /healthz, /metrics and heartbeats would wait behind it.
+ */
+export class EventLoopYield {
+  #last = performance.now();
+  constructor(private readonly sliceMs = 50) {}
+
+  async maybeYield(): Promise<void> {
+    if (performance.now() - this.#last < this.sliceMs) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#last = performance.now();
+  }
+}
+
 /** Lag after `lastDone`, from the high watermark the fetch reported. */
 export function lagAfter(highWatermark: string, lastDone: string): number {
   return Math.max(0, Number(BigInt(highWatermark) - BigInt(lastDone) - 1n));

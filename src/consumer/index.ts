@@ -120,7 +120,14 @@ export async function startConsumer(
     logger,
     routes: (app) => {
       app.get('/stats', (_req, res) => {
-        res.json(clusterView(changelog?.all() ?? [], config.ordersTopic, changelog?.caughtUp ?? false));
+        res.json(
+          clusterView(
+            changelog?.all() ?? [],
+            config.groupId,
+            config.ordersTopic,
+            changelog?.caughtUp ?? false,
+          ),
+        );
       });
     },
     readiness: [
@@ -154,7 +161,7 @@ export async function startConsumer(
   const changelog = exactlyOnce
     ? new StatsChangelog(kafka, config.statsTopic, config.groupId, logger)
     : undefined;
-  if (changelog) registerClusterMetrics(metrics, changelog, config.ordersTopic);
+  if (changelog) registerClusterMetrics(metrics, changelog, config.groupId, config.ordersTopic);
   const handler: BatchHandler = changelog
     ? new TransactionalHandler(
         kafka,
@@ -203,6 +210,9 @@ export async function startConsumer(
       await consumer
         .disconnect()
         .catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed'));
+      // After the consumer: no batch can need a partition's producer any more.
+      await handler.close();
+      await changelog?.stop();
       await dlqProducer
         .disconnect()
         .catch((error: unknown) => logger.warn({ err: error }, 'DLQ producer disconnect failed'));
@@ -222,7 +232,8 @@ export async function startConsumer(
     httpPort: http.port,
     bus,
     health,
-    clusterStats: () => clusterView(changelog?.all() ?? [], config.ordersTopic, changelog?.caughtUp ?? false),
+    clusterStats: () =>
+      clusterView(changelog?.all() ?? [], config.groupId, config.ordersTopic, changelog?.caughtUp ?? false),
     stats: () => ({
       ...recorder.counters,
       retried,

@@ -36,6 +36,8 @@ export class OutcomeRecorder {
         averageCents: this.average.averageCents,
         count: this.average.count,
       });
+      // Building this line costs more than decoding the order; skip it when info is off (bench, quiet runs).
+      if (!this.logger.isLevelEnabled('info')) return;
       this.logger.info(
         { orderId: order.orderId, partition: record.partition, offset: record.offset },
         `Successfully processed order ${order.orderId}: ${order.product} - $${formatCents(order.priceCents)} | ` +

@@ -12,7 +12,7 @@ import { isFenced } from '../adapters/kafka/kafka-errors.js';
 import { connectTransactional } from '../adapters/kafka/transactional-producer.js';
 import type { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
 import type { Logger } from '../logger.js';
-import { lagAfter, toRecord, type BatchHandler } from './batch-handler.js';
+import { EventLoopYield, lagAfter, toRecord, type BatchHandler } from './batch-handler.js';
 import type { ConsumerEventBus } from './events.js';
 import type { DeadLetterSink, Outcome, OrderProcessor, ProcessingContext } from './order-processor.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
@@ -110,8 +110,10 @@ export class TransactionalHandler implements BatchHandler {
     let state = owner.state;
     const outcomes: Outcome[] = [];
     let lastOffset: string | undefined;
+    const loop = new EventLoopYield();
     try {
       for (const message of chunk) {
+        await loop.maybeYield();
         const outcome = await this.processor.handle(toRecord(ordersTopic, partition, message), ctx);
         if (outcome.kind === 'abandoned') break;
         const offset = BigInt(message.offset);
@@ -128,7 +130,7 @@ export class TransactionalHandler implements BatchHandler {
       }
       await transaction.send({
         topic: statsTopic,
-        messages: [{ key: statsKey(ordersTopic, partition), value: serializeStats(state) }],
+        messages: [{ key: statsKey(groupId, ordersTopic, partition), value: serializeStats(state) }],
       });
       await transaction.sendOffsets({
         consumerGroupId: groupId,
@@ -175,9 +177,9 @@ export class TransactionalHandler implements BatchHandler {
     await connectTransactional(producer, this.logger.child({ partition }));
     // Only after fencing is the changelog final for this partition; read it to its current end.
     await this.changelog.catchUp(RESTORE_TIMEOUT_MS);
+    const { groupId, ordersTopic } = this.config;
     const state =
-      this.changelog.get(this.config.ordersTopic, partition) ??
-      emptyStats(this.config.ordersTopic, partition);
+      this.changelog.get(groupId, ordersTopic, partition) ?? emptyStats(groupId, ordersTopic, partition);
     this.logger.info(
       { partition, orders: state.orders.toString(), nextOffset: state.nextOffset.toString() },
       `Restored the aggregate of ${this.config.ordersTopic}[${partition}]: ${state.orders.toString()} orders up to offset ${state.nextOffset.toString()}`,

@@ -8,6 +8,8 @@ import { averageCents, formatCents } from './money.js';
  * never be counted twice.
  */
 export interface PartitionStats {
+  /** The consumer group: two groups reading the same topic keep separate aggregates. */
+  readonly group: string;
   readonly topic: string;
   readonly partition: number;
   readonly orders: bigint;
@@ -19,8 +21,9 @@ export interface PartitionStats {
   readonly nextOffset: bigint;
 }
 
-export function emptyStats(topic: string, partition: number): PartitionStats {
+export function emptyStats(group: string, topic: string, partition: number): PartitionStats {
   return {
+    group,
     topic,
     partition,
     orders: 0n,
@@ -54,10 +57,12 @@ export function applyDeadLettered(stats: PartitionStats, offset: bigint): Partit
   return { ...stats, deadLettered: stats.deadLettered + 1n, nextOffset: offset + 1n };
 }
 
-/** The changelog key: one live record per orders partition. */
-export const statsKey = (topic: string, partition: number): string => `${topic}-${partition}`;
+/** The changelog key: one live record per consumer group and orders partition. */
+export const statsKey = (group: string, topic: string, partition: number): string =>
+  `${group}/${topic}-${partition}`;
 
 interface StatsJson {
+  group: string;
   topic: string;
   partition: number;
   orders: string;
@@ -72,6 +77,7 @@ interface StatsJson {
 /** JSON with integers as strings: readable with kcat, and bigints survive. */
 export function serializeStats(stats: PartitionStats): Buffer {
   const json: StatsJson = {
+    group: stats.group,
     topic: stats.topic,
     partition: stats.partition,
     orders: stats.orders.toString(),
@@ -88,6 +94,7 @@ export function serializeStats(stats: PartitionStats): Buffer {
 export function deserializeStats(bytes: Buffer): PartitionStats {
   const json = JSON.parse(bytes.toString('utf8')) as StatsJson;
   return {
+    group: json.group,
     topic: json.topic,
     partition: json.partition,
     orders: BigInt(json.orders),
@@ -118,10 +125,13 @@ export interface ClusterStatsView {
 
 export function clusterView(
   all: Iterable<PartitionStats>,
+  group: string,
   topic: string,
   caughtUp: boolean,
 ): ClusterStatsView {
-  const mine = [...all].filter((s) => s.topic === topic).sort((a, b) => a.partition - b.partition);
+  const mine = [...all]
+    .filter((s) => s.group === group && s.topic === topic)
+    .sort((a, b) => a.partition - b.partition);
   const orders = mine.reduce((n, s) => n + s.orders, 0n);
   const sum = mine.reduce((n, s) => n + s.sumCents, 0n);
   const deadLettered = mine.reduce((n, s) => n + s.deadLettered, 0n);

@@ -15,7 +15,7 @@ const docs = readFileSync(new URL('../../docs/observability.md', import.meta.url
 function ourMetricNames(): string[] {
   const consumer = createMetricsRegistry({ service: 'consumer' });
   registerConsumerMetrics(consumer, new ConsumerEventBus());
-  registerClusterMetrics(consumer, { all: () => [], caughtUp: false }, 'orders');
+  registerClusterMetrics(consumer, { all: () => [], caughtUp: false }, 'order-consumer-group', 'orders');
   const producer = createMetricsRegistry({ service: 'producer' });
   registerProducerMetrics(producer, new ProducerEventBus());
   return [...consumer.getMetricsAsArray(), ...producer.getMetricsAsArray()]

@@ -96,8 +96,8 @@ export class StatsChangelog {
     }
   }
 
-  get(topic: string, partition: number): PartitionStats | undefined {
-    return this.#states.get(statsKey(topic, partition));
+  get(group: string, topic: string, partition: number): PartitionStats | undefined {
+    return this.#states.get(statsKey(group, topic, partition));
   }
 
   all(): PartitionStats[] {

@@ -15,10 +15,11 @@ export interface ClusterStatsSource {
 export function registerClusterMetrics(
   registry: Registry,
   source: ClusterStatsSource,
+  groupId: string,
   ordersTopic: string,
 ): void {
   const registers = [registry];
-  const mine = () => source.all().filter((s) => s.topic === ordersTopic);
+  const mine = () => source.all().filter((s) => s.group === groupId && s.topic === ordersTopic);
   new Gauge({
     name: 'orders_cluster_orders',
     help: 'Valid orders processed cluster-wide, exactly once, from the aggregate changelog.',
