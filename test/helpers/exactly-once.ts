@@ -5,6 +5,7 @@ import type { PartitionStats } from '../../src/domain/partition-stats.js';
 import type { AcknowledgedOrder } from '../../src/producer/index.js';
 import { collect, quietLogger, type TestTopics } from './kafka.js';
 import { startCli, type RunningProcess } from './processes.js';
+import { waitUntil } from './wait.js';
 
 /** A consumer process tuned for fault tests: a short session so a killed member is replaced quickly. */
 export function startFaultTestConsumer(topics: TestTopics, env: Record<string, string> = {}): RunningProcess {
@@ -72,4 +73,24 @@ export async function deadLetterPositions(
     const h = decodeDeadLetterHeaders(message.headers ?? {});
     return `${h.originalPartition}@${h.originalOffset}`;
   });
+}
+
+/** Waits until the changelog shows at least `settled` orders aggregated or dead-lettered; returns the totals. */
+export async function waitForSettled(
+  changelog: StatsChangelog,
+  ordersTopic: string,
+  settled: bigint,
+  timeoutMs = 240_000,
+): Promise<Totals> {
+  await waitUntil(
+    `${settled} orders aggregated or dead-lettered`,
+    async () => {
+      await changelog.catchUp(10_000);
+      const t = totals(changelog.all(), ordersTopic);
+      return t.orders + t.deadLettered >= settled;
+    },
+    timeoutMs,
+    200,
+  );
+  return totals(changelog.all(), ordersTopic);
 }

@@ -102,13 +102,17 @@ export async function collect(
     maxWaitTimeInMs: 200,
   });
   const records: CollectedRecord[] = [];
+  // A consumer without commits that rejoins its group reads from the start again; one log position is one record.
+  const seen = new Set<string>();
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachMessage: ({ partition, message }) => {
-        records.push({ partition, message });
+        const position = `${partition}@${message.offset}`;
+        if (!seen.has(position)) records.push({ partition, message });
+        seen.add(position);
         return Promise.resolve();
       },
     });

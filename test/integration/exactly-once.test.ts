@@ -10,6 +10,7 @@ import {
   expectedFromLedger,
   startFaultTestConsumer,
   totals,
+  waitForSettled,
   withChangelog,
 } from '../helpers/exactly-once.js';
 import {
@@ -87,16 +88,7 @@ describe('exactly-once aggregate under faults', () => {
       let lastProgress = -1n;
       while (kills < 5) {
         // Kill only while work is flowing, so each kill lands mid-stream.
-        await waitUntil(
-          'progress before the next kill',
-          async () => {
-            await changelog.catchUp(10_000);
-            const t = totals(changelog.all(), topics.ordersTopic);
-            return t.orders + t.deadLettered > lastProgress + 500n;
-          },
-          120_000,
-          200,
-        );
+        await waitForSettled(changelog, topics.ordersTopic, lastProgress + 501n, 120_000);
         const t = totals(changelog.all(), topics.ordersTopic);
         lastProgress = t.orders + t.deadLettered;
         const victim = Math.floor(random() * live.length);
@@ -109,16 +101,7 @@ describe('exactly-once aggregate under faults', () => {
       const produced = await producing;
       assert.equal(produced.acknowledged, 20_000);
       const expected = expectedFromLedger(produced.ledger);
-      await waitUntil(
-        'every order to be aggregated or dead-lettered exactly once',
-        async () => {
-          await changelog.catchUp(10_000);
-          const t = totals(changelog.all(), topics.ordersTopic);
-          return t.orders + t.deadLettered >= 20_000n;
-        },
-        240_000,
-        500,
-      );
+      await waitForSettled(changelog, topics.ordersTopic, 20_000n, 240_000);
       const actual = totals(changelog.all(), topics.ordersTopic);
       assert.equal(actual.orders, expected.orders, 'cluster-wide count = valid orders');
       assert.equal(actual.sumCents, expected.sumCents, 'exact sum');
@@ -160,17 +143,7 @@ describe('exactly-once aggregate under faults', () => {
       { logger: quietLogger, keepLedger: true, http: false },
     );
     await withChangelog(kafka, topics, async (changelog) => {
-      const progressed = (atLeast: bigint) =>
-        waitUntil(
-          `${atLeast} orders aggregated`,
-          async () => {
-            await changelog.catchUp(10_000);
-            const t = totals(changelog.all(), topics.ordersTopic);
-            return t.orders + t.deadLettered >= atLeast;
-          },
-          120_000,
-          200,
-        );
+      const progressed = (atLeast: bigint) => waitForSettled(changelog, topics.ordersTopic, atLeast, 120_000);
 
       await progressed(2000n);
       const extraPorts = [await freePort(), await freePort()];
