@@ -79,8 +79,12 @@ export function parseConsumerPerformanceDetailed(output: string, warmupRecords: 
     throw new Error(`no ConsumerPerformance interval stats in output:\n${output.slice(0, 1500)}`);
   }
   const last = points.at(-1) ?? { at: 0, records: 0 };
-  // The first point includes the group join; with too few points past the warm-up, time from the second.
-  const from = points.find((p) => p.records >= warmupRecords && p !== last) ?? points[1] ?? last;
+  // Time from the first point past the warm-up, else from the second (the first includes the group join);
+  // a short run (smoke) with only two points times from the first, so there is always an interval.
+  const from =
+    points.find((p) => p.records >= warmupRecords && p !== last) ??
+    (points.length > 2 ? points[1] : points[0]) ??
+    last;
   const seconds = (last.at - from.at) / 1000;
   const timedRecords = last.records - from.records;
   if (seconds <= 0 || timedRecords <= 0) {

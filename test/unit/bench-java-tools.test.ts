@@ -68,6 +68,17 @@ describe('parsing the Java perf tools', () => {
     assert.equal(result.timedRecords, 36001 - 1501);
   });
 
+  it('when a short run printed only two intervals, then the rate runs between them', () => {
+    const twoPoints = [
+      'time, threadId, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec',
+      '2026-11-27 17:50:26:957, 0, 0.0000, 0.0001, 1, 2.0000, 430, 70, 0.0004, 14.2857',
+      '2026-11-27 17:50:26:976, 0, 0.0291, 1.5298, 1001, 52631.5789, 0, 19, 1.5298, 52631.5789',
+    ].join('\n');
+    const result = parseConsumerPerformanceDetailed(twoPoints, 3000);
+    assert.equal(result.timedRecords, 1000);
+    assert.ok(result.recordsPerSec > 0);
+  });
+
   it('when ConsumerPerformance printed only its header, then parsing fails', () => {
     assert.throws(
       () => parseConsumerPerformanceDetailed(CONSUMER_OUTPUT.split('\n')[0] ?? '', 0),
