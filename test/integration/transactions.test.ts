@@ -46,17 +46,16 @@ describe('kafkajs transactions on the real broker', () => {
     // The new owner connects while the zombie's transaction is open (CONCURRENT_TRANSACTIONS is retried).
     const owner = transactional(id);
     await connectTransactional(owner, quietLogger);
-    // Fenced by the connect itself, before the new owner reads any state or begins a transaction.
+    const mine = await owner.transaction();
+    await mine.send({ topic: topics.dlqTopic, messages: [{ key: 'owner', value: 'committed' }] });
+    await mine.commit();
+
     const late = await open.commit().then(
       () => undefined,
       (error: unknown) => error,
     );
     assert.ok(late !== undefined, 'the zombie cannot commit');
     assert.ok(isFenced(late), `fenced, got ${(late as Error).message}`);
-
-    const mine = await owner.transaction();
-    await mine.send({ topic: topics.dlqTopic, messages: [{ key: 'owner', value: 'committed' }] });
-    await mine.commit();
 
     const visible = await collect(kafka, topics.dlqTopic, 1);
     assert.deepEqual(
