@@ -16,15 +16,22 @@ ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 # --ignore-scripts: no dependency needs an install script, and none should run
-# with the build's privileges.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# with the build's privileges. Our own postinstall step, patch-package, runs
+# explicitly instead: it fixes kafkajs's read_committed filter (see patches/).
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && npx patch-package --error-on-fail
 
 # ---- build: compile src/ to dist/ --------------------------------------------
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+
+# ---- prod-deps: the same patched install without dev dependencies ------------
+FROM deps AS prod-deps
+RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---- runtime: production dependencies and compiled code only -----------------
 FROM ${NODE_IMAGE} AS runtime
@@ -41,10 +48,8 @@ LABEL org.opencontainers.image.title="kafka-order-system" \
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# The npm cache goes to /tmp and is removed in the same layer, so the image
-# keeps node_modules and nothing else from the install.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --cache /tmp/npm-cache \
- && rm -rf /tmp/npm-cache /root/.npm
+# node_modules only: no npm cache and no patches/ folder reach the image.
+COPY --from=prod-deps /app/node_modules ./node_modules
 COPY schemas ./schemas
 COPY --from=build /app/dist ./dist
 # Files stay root-owned and read-only to the app user: the process can change

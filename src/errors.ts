@@ -16,6 +16,8 @@ export const ERROR_DOCS = {
   KOS_DOWNSTREAM_TRANSIENT: 'The downstream processing step failed in a way that may succeed on retry.',
   KOS_DOWNSTREAM_PERMANENT: 'The downstream processing step rejected the order for good.',
   KOS_UNEXPECTED: 'An error nobody classified; treated as transient so it is retried, then dead-lettered.',
+  KOS_CLIENT_UNPATCHED:
+    'The installed kafkajs lacks our read_committed fix (patches/); exactly-once mode refuses to start.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_DOCS;
@@ -35,6 +37,12 @@ export class ConfigError extends OrderSystemError {
   constructor(readonly problems: readonly string[]) {
     super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
+}
+
+/** The Kafka client would show records of aborted transactions; exactly-once cannot be kept with it. */
+export class UnpatchedClientError extends OrderSystemError {
+  readonly code = 'KOS_CLIENT_UNPATCHED';
+  readonly retriable = false;
 }
 
 export class WireFormatError extends OrderSystemError {

@@ -117,9 +117,11 @@ pm run --rm --network=none --user 10001:10001 --entrypoint sh "$CONSUMER_IMAGE" 
   set -e
   test -f dist/cli/consumer.js && test -f dist/cli/producer.js && test -f schemas/order.avsc
   test ! -e src && test ! -e node_modules/typescript && test ! -e node_modules/eslint && test ! -e node_modules/tsx
+  test ! -e node_modules/patch-package && test ! -e patches
+  grep -q "patched by kafka-order-system" node_modules/kafkajs/src/consumer/filterAbortedMessages.js
   if touch /app/probe 2>/dev/null; then echo "/app is writable by uid 10001" >&2; exit 1; fi
-' || die "the runtime image holds more than what runs, or /app is writable"
-log "images: user 10001:10001, exec-form node ENTRYPOINT, OCI labels, EXPOSE, production files only"
+' || die "the runtime image holds more than what runs, lacks the kafkajs patch, or /app is writable"
+log "images: user 10001:10001, exec-form node ENTRYPOINT, OCI labels, EXPOSE, production files only, kafkajs patched"
 
 # ---- 3. run against the local stack ---------------------------------------------------
 consumer_port="$(free_port)"

@@ -1,9 +1,18 @@
 import { SETTINGS, type SettingKey, type SettingValues } from './settings.js';
 import { ConfigError } from '../errors.js';
+import {
+  COMMIT_MARGIN_MS,
+  longestRetrySequenceMs,
+  transactionCloseAfterMs,
+  type RetryPolicy,
+} from '../domain/retry-policy.js';
 
 export type Role = 'consumer' | 'producer';
 
 export type AppConfig = Readonly<Omit<SettingValues, 'httpPort'> & { httpPort: number; role: Role }>;
+
+/** The least time a transaction must be able to take records, or every record would need its own. */
+const MIN_TRANSACTION_OPEN_MS = 1000;
 
 const DEFAULT_HTTP_PORT: Record<Role, number> = { consumer: 9464, producer: 9465 };
 
@@ -47,9 +56,35 @@ export function loadConfig(
     if (v.tlsCaFile && !v.tls) {
       problems.push('KAFKA_TLS_CA_FILE: set KAFKA_TLS=true to use it');
     }
+    if (role === 'consumer' && v.processingMode === 'exactly-once') {
+      const longest = longestRetrySequenceMs(retryPolicyFrom(v), v.registryTimeoutMs);
+      if (transactionCloseAfterMs(v.transactionTimeoutMs, longest) < MIN_TRANSACTION_OPEN_MS) {
+        problems.push(
+          `TRANSACTION_TIMEOUT_MS=${v.transactionTimeoutMs}: must be at least ${longest + COMMIT_MARGIN_MS + MIN_TRANSACTION_OPEN_MS} ` +
+            `(one record's longest retry sequence is ${longest} ms from MAX_RETRIES, RETRY_BACKOFF_* and ` +
+            `SCHEMA_REGISTRY_TIMEOUT_MS, plus ${COMMIT_MARGIN_MS} ms to commit and ${MIN_TRANSACTION_OPEN_MS} ms of processing)`,
+        );
+      }
+    }
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({ ...v, httpPort: v.httpPort ?? DEFAULT_HTTP_PORT[role], role });
+}
+
+/** The retry settings as the retry policy reads them. */
+export function retryPolicyFrom(
+  config: Pick<
+    SettingValues,
+    'maxRetries' | 'retryBackoffMs' | 'retryBackoffStrategy' | 'retryBackoffMaxMs' | 'retryJitter'
+  >,
+): RetryPolicy {
+  return {
+    maxRetries: config.maxRetries,
+    backoffMs: config.retryBackoffMs,
+    strategy: config.retryBackoffStrategy,
+    maxBackoffMs: config.retryBackoffMaxMs,
+    jitter: config.retryJitter,
+  };
 }

@@ -120,7 +120,7 @@ export const SETTINGS = {
     'TRANSACTION_TIMEOUT_MS',
     intIn(1000, 900_000).default(60_000),
     '60000',
-    'Broker-side transaction timeout; must exceed the longest retry sequence of one batch.',
+    "Broker-side transaction timeout. A transaction stops taking records once open for this minus one record's longest retry sequence minus 5 s, so retries during an outage never outlive it; startup rejects a value that leaves under 1 s.",
     CONSUMER,
   ),
   groupId: setting(

@@ -1,11 +1,11 @@
 import { Partitioners, type Consumer, type Producer } from 'kafkajs';
-import type { AppConfig } from '../config/load.js';
+import { retryPolicyFrom, type AppConfig } from '../config/load.js';
 import { formatCents } from '../domain/money.js';
-import type { RetryPolicy } from '../domain/retry-policy.js';
 import { RunningAverage } from '../domain/running-average.js';
 import { createKafka } from '../adapters/kafka/client.js';
 import { DeadLetterPublisher } from '../adapters/kafka/dead-letter-publisher.js';
 import { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
+import { assertAbortedRecordsStayHidden } from '../adapters/kafka/read-committed-guard.js';
 import { registerClusterMetrics } from '../adapters/metrics/cluster-metrics.js';
 import { clusterView, type ClusterStatsView } from '../domain/partition-stats.js';
 import { AtLeastOnceHandler } from './at-least-once-handler.js';
@@ -51,16 +51,6 @@ export interface ConsumerHandle {
   stop(): Promise<void>;
 }
 
-export function retryPolicyFrom(config: AppConfig): RetryPolicy {
-  return {
-    maxRetries: config.maxRetries,
-    backoffMs: config.retryBackoffMs,
-    strategy: config.retryBackoffStrategy,
-    maxBackoffMs: config.retryBackoffMaxMs,
-    jitter: config.retryJitter,
-  };
-}
-
 export function consumerBanner(config: AppConfig): string[] {
   return [
     '='.repeat(60),
@@ -79,6 +69,8 @@ export async function startConsumer(
   config: AppConfig,
   options: ConsumerOptions = {},
 ): Promise<ConsumerHandle> {
+  // Before anything connects: a client that leaks aborted records would corrupt the aggregate silently.
+  if (config.processingMode === 'exactly-once') assertAbortedRecordsStayHidden();
   const logger =
     options.logger ??
     createLogger({ level: config.logLevel, format: config.logFormat, name: 'order-consumer' });

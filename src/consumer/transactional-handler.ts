@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import type { AppConfig } from '../config/load.js';
+import { retryPolicyFrom, type AppConfig } from '../config/load.js';
+import { longestRetrySequenceMs, transactionCloseAfterMs } from '../domain/retry-policy.js';
 import {
   applyDeadLettered,
   applyProcessed,
@@ -39,6 +40,7 @@ const RESTORE_TIMEOUT_MS = 30_000;
  */
 export class TransactionalHandler implements BatchHandler {
   readonly #owners = new Map<number, Promise<PartitionOwner>>();
+  readonly #closeAfterMs: number;
 
   constructor(
     private readonly kafka: Kafka,
@@ -50,7 +52,13 @@ export class TransactionalHandler implements BatchHandler {
     private readonly bus: ConsumerEventBus,
     private readonly logger: Logger,
     private readonly isStopping: () => boolean,
-  ) {}
+  ) {
+    // loadConfig guarantees this is positive in exactly-once mode.
+    this.#closeAfterMs = transactionCloseAfterMs(
+      config.transactionTimeoutMs,
+      longestRetrySequenceMs(retryPolicyFrom(config), config.registryTimeoutMs),
+    );
+  }
 
   transactionalId(partition: number): string {
     return `${this.config.groupId}-${this.config.ordersTopic}-${partition}`;
@@ -65,6 +73,16 @@ export class TransactionalHandler implements BatchHandler {
     // Records below nextOffset are already in the committed aggregate (e.g. a fenced owner's last commit
     // landed after our offsets were fetched): counting them again would break exactness.
     const pending = batch.messages.filter((m) => BigInt(m.offset) >= owner.state.nextOffset);
+    if (pending.length < batch.messages.length) {
+      this.logger.debug(
+        {
+          partition,
+          skipped: batch.messages.length - pending.length,
+          nextOffset: owner.state.nextOffset.toString(),
+        },
+        'Skipping records already in the committed aggregate',
+      );
+    }
     if (pending.length === 0) {
       if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
       return;
@@ -77,7 +95,8 @@ export class TransactionalHandler implements BatchHandler {
       );
     }
 
-    for (let start = 0; start < pending.length; start += this.config.transactionMaxRecords) {
+    let start = 0;
+    while (start < pending.length) {
       if (shouldAbandon()) return;
       const chunk = pending.slice(start, start + this.config.transactionMaxRecords);
       const committed = await this.#commitChunk(owner, partition, chunk, { heartbeat, shouldAbandon });
@@ -85,17 +104,22 @@ export class TransactionalHandler implements BatchHandler {
       resolveOffset(committed.lastOffset);
       for (const outcome of committed.outcomes) this.recorder.record(outcome);
       this.bus.emit('lag', [{ partition, lag: lagAfter(batch.highWatermark, committed.lastOffset) }]);
-      if (committed.partial) return;
+      if (committed.abandoned) return;
+      start += committed.outcomes.length;
     }
   }
 
-  /** One transaction; undefined when nothing was committed (the records will be read again). */
+  /**
+   * One transaction over the leading records of `chunk`: it closes after the last one, on an
+   * abandon, or once it has been open for #closeAfterMs. Undefined when nothing was committed
+   * (the records will be read again).
+   */
   async #commitChunk(
     owner: PartitionOwner,
     partition: number,
     chunk: EachBatchPayload['batch']['messages'],
     control: Pick<ProcessingContext, 'heartbeat' | 'shouldAbandon'>,
-  ): Promise<{ lastOffset: string; outcomes: Outcome[]; partial: boolean } | undefined> {
+  ): Promise<{ lastOffset: string; outcomes: Outcome[]; abandoned: boolean } | undefined> {
     const { ordersTopic, dlqTopic, statsTopic, groupId } = this.config;
     const transaction = await owner.producer.transaction();
     const deadLetters: DeadLetterSink = {
@@ -110,12 +134,17 @@ export class TransactionalHandler implements BatchHandler {
     let state = owner.state;
     const outcomes: Outcome[] = [];
     let lastOffset: string | undefined;
+    let abandoned = false;
     const loop = new EventLoopYield();
+    const openedAt = performance.now();
     try {
       for (const message of chunk) {
         await loop.maybeYield();
         const outcome = await this.processor.handle(toRecord(ordersTopic, partition, message), ctx);
-        if (outcome.kind === 'abandoned') break;
+        if (outcome.kind === 'abandoned') {
+          abandoned = true;
+          break;
+        }
         const offset = BigInt(message.offset);
         state =
           outcome.kind === 'processed'
@@ -123,8 +152,11 @@ export class TransactionalHandler implements BatchHandler {
             : applyDeadLettered(state, offset);
         outcomes.push(outcome);
         lastOffset = message.offset;
+        // Slow records (retries during an outage) must not keep it open until the broker aborts it.
+        if (performance.now() - openedAt >= this.#closeAfterMs) break;
       }
       if (lastOffset === undefined) {
+        this.logger.debug({ partition }, 'Abandoned before the first record; nothing to commit');
         await transaction.abort();
         return undefined;
       }
@@ -138,6 +170,10 @@ export class TransactionalHandler implements BatchHandler {
       });
       await transaction.commit();
     } catch (error) {
+      this.logger.debug(
+        { partition, err: error, from: owner.state.nextOffset.toString() },
+        'Transaction failed; aborting and reading again from the committed offset',
+      );
       await transaction.abort().catch(() => undefined);
       // Read again from the last committed offset; the aborted work is invisible to read_committed readers.
       this.consumer.seek({ topic: ordersTopic, partition, offset: owner.state.nextOffset.toString() });
@@ -151,8 +187,19 @@ export class TransactionalHandler implements BatchHandler {
       }
       throw error;
     }
+    this.logger.debug(
+      {
+        partition,
+        from: owner.state.nextOffset.toString(),
+        nextOffset: state.nextOffset.toString(),
+        orders: state.orders.toString(),
+        deadLettered: state.deadLettered.toString(),
+        abandoned,
+      },
+      'Committed a transaction',
+    );
     owner.state = state;
-    return { lastOffset, outcomes, partial: outcomes.length < chunk.length };
+    return { lastOffset, outcomes, abandoned };
   }
 
   #ownerFor(partition: number): Promise<PartitionOwner> {
@@ -196,6 +243,7 @@ export class TransactionalHandler implements BatchHandler {
   async onAssignment(partitions: readonly number[]): Promise<void> {
     const kept = new Set(partitions);
     const gone = [...this.#owners.keys()].filter((p) => !kept.has(p));
+    if (gone.length > 0) this.logger.debug({ partitions: gone }, 'Releasing partitions we no longer own');
     // A partition we lose may come back after another instance processed it: forget our copy.
     await Promise.all(gone.map((p) => this.#drop(p)));
   }

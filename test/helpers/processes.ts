@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitUntil } from './wait.js';
 
@@ -13,6 +15,13 @@ export interface RunningProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * Debugging a flaky multi-process test: TEST_LOG_DIR keeps every child's raw log in a file per process,
+ * and TEST_CHILD_LOG_LEVEL (e.g. debug) overrides the level the test chose.
+ */
+const logDir = process.env.TEST_LOG_DIR;
+const levelOverride = process.env.TEST_CHILD_LOG_LEVEL;
+
 /** Starts one of our CLIs as a real process with JSON logs, collecting every log line. */
 export function startCli(
   script: 'consumer' | 'producer',
@@ -21,12 +30,24 @@ export function startCli(
 ): RunningProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
     cwd: REPO,
-    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+      ...env,
+      ...(levelOverride ? { LOG_LEVEL: levelOverride } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let logFile: string | undefined;
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    logFile = join(logDir, `${script}-${String(child.pid)}.log`);
+  }
   const lines: LogLine[] = [];
   let buffered = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    if (logFile) appendFileSync(logFile, chunk);
     buffered += chunk;
     const parts = buffered.split('\n');
     buffered = parts.pop() ?? '';

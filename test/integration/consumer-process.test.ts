@@ -31,8 +31,8 @@ function consumerEnv(topics: TestTopics): Record<string, string> {
   };
 }
 
-function startConsumerProcess(topics: TestTopics): RunningProcess {
-  const proc = startCli('consumer', consumerEnv(topics));
+function startConsumerProcess(topics: TestTopics, env: Record<string, string> = {}): RunningProcess {
+  const proc = startCli('consumer', { ...consumerEnv(topics), ...env });
   processes.push(proc);
   return proc;
 }
@@ -51,12 +51,15 @@ after(async () => {
 });
 
 describe('consumer process lifecycle', () => {
-  it('when a consumer is SIGKILLed mid-stream and restarted, then every produced order is processed or dead-lettered, none lost', async () => {
+  // At-least-once only: a line is logged before its offset is committed, so the log is a complete record.
+  // In exactly-once mode the line follows the commit and a SIGKILL can fall between them; that mode's
+  // crash test (exactly-once.test.ts) checks the committed aggregate instead.
+  it('when an at-least-once consumer is SIGKILLed mid-stream and restarted, then every produced order is processed or dead-lettered, none lost', async () => {
     const topics = newTestTopics('crash');
     await createTestTopics(kafka, topics);
     created.push(topics);
 
-    const first = startConsumerProcess(topics);
+    const first = startConsumerProcess(topics, { PROCESSING_MODE: 'at-least-once' });
     await waitForLine(
       first,
       'the first consumer to join',
@@ -79,7 +82,7 @@ describe('consumer process lifecycle', () => {
     const killed = await first.exited;
     assert.equal(killed.signal, 'SIGKILL');
 
-    const second = startConsumerProcess(topics);
+    const second = startConsumerProcess(topics, { PROCESSING_MODE: 'at-least-once' });
     const produced = await producing;
     assert.equal(produced.acknowledged, 3000);
 
@@ -99,7 +102,16 @@ describe('consumer process lifecycle', () => {
       },
       120_000,
       500,
-    );
+    ).catch((error: unknown) => {
+      const missing = produced.ledger
+        .filter((o) => !o.invalid && !done.has(`${o.partition}@${o.offset}`))
+        .map((o) => `${o.partition}@${o.offset}`);
+      const notable = second.lines.filter((l) => l.level !== 30 || !isProcessed(l)).slice(-40);
+      throw new Error(
+        `${String(error)}; ${missing.length} valid orders never processed (first: ${missing.slice(0, 10).join(', ')}); ` +
+          `second consumer's last non-order log lines: ${JSON.stringify(notable)}`,
+      );
+    });
     for (const order of produced.ledger) {
       const at = `${order.partition}@${order.offset}`;
       if (order.invalid) assert.ok(dlqPositions.has(at), `invalid order at ${at} was dead-lettered`);

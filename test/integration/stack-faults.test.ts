@@ -105,69 +105,69 @@ describe('recovery from broker and registry outages', { skip }, () => {
     await Promise.all(consumers.map((c) => c.exited));
   });
 
-  // Known bug, issue #7 stays open: in about 1 run in 3 one order ends up both dead-lettered (committed, visible
-  // under read_committed) and counted as processed, as if a new partition owner restored an aggregate older than
-  // a committed transaction. The test runs on every CI run and reports, but as a TODO it does not fail the run.
-  it(
-    'when the registry is down longer than the retry budget, then orders are retried and end up processed or dead-lettered with a clear reason, none lost',
-    {
-      todo: 'known exactly-once bug under a registry outage (issue #7)',
-    },
-    async () => {
-      const topics = newTestTopics('eos-registry');
-      await createTestTopics(kafka, topics);
-      created.push(topics);
-      // Registered and produced while the registry is up; the consumers start with an empty schema cache.
-      const produced = await runProducer(
-        testConfig('producer', topics, { ORDER_COUNT: '3000', INVALID_RATIO: '0.05', PRODUCER_SEED: '30' }),
-        { logger: quietLogger, keepLedger: true, http: false },
+  // Records take seconds each here (retries against a dead registry), so this also covers transactions that
+  // close on time instead of running into the broker's transaction timeout, and reading the DLQ back under
+  // read_committed past transactions that aborted in the opposite order to their start (patches/).
+  it('when the registry is down longer than the retry budget, then orders are retried and end up processed or dead-lettered with a clear reason, none lost', async () => {
+    const topics = newTestTopics('eos-registry');
+    await createTestTopics(kafka, topics);
+    created.push(topics);
+    // Registered and produced while the registry is up; the consumers start with an empty schema cache.
+    const produced = await runProducer(
+      testConfig('producer', topics, { ORDER_COUNT: '3000', INVALID_RATIO: '0.05', PRODUCER_SEED: '30' }),
+      { logger: quietLogger, keepLedger: true, http: false },
+    );
+    await stopRegistry();
+    // A record takes up to 4 × 1 s + 3 × 0.5 s = 5.5 s, so a transaction takes records for 15 − 5.5 − 5 = 4.5 s.
+    const env = {
+      RETRY_BACKOFF_MS: '500',
+      MAX_RETRIES: '3',
+      SCHEMA_REGISTRY_TIMEOUT_MS: '1000',
+      TRANSACTION_TIMEOUT_MS: '15000',
+    };
+    const consumers = [consumerProcess(topics, env), consumerProcess(topics, env)];
+    // Longer than one record's budget of 1 + 3 attempts with 0.5 s backoff: the first dead letter proves it.
+    await collect(kafka, topics.dlqTopic, 1, 90_000);
+    await startRegistry();
+
+    await withChangelog(kafka, topics, async (changelog) => {
+      await waitForSettled(changelog, topics.ordersTopic, 3000n, 180_000);
+      const actual = totals(changelog.all(), topics.ordersTopic);
+
+      const dlq = await collect(kafka, topics.dlqTopic, Number(actual.deadLettered), 60_000);
+      const reasons = new Map<string, string>();
+      const duplicates: string[] = [];
+      for (const { message } of dlq) {
+        const h = decodeDeadLetterHeaders(message.headers ?? {});
+        const original = `${h.originalPartition}@${h.originalOffset}`;
+        if (reasons.has(original)) duplicates.push(`${original} again at DLQ offset ${message.offset}`);
+        reasons.set(original, h.errorCode);
+      }
+      assert.deepEqual(duplicates, [], 'no duplicate dead letters');
+      assert.ok(
+        [...reasons.values()].includes('KOS_REGISTRY_UNAVAILABLE'),
+        'the outage is named as the reason',
       );
-      await stopRegistry();
-      const env = { RETRY_BACKOFF_MS: '500', MAX_RETRIES: '3', SCHEMA_REGISTRY_TIMEOUT_MS: '1000' };
-      const consumers = [consumerProcess(topics, env), consumerProcess(topics, env)];
-      // Longer than one record's budget of 1 + 3 attempts with 0.5 s backoff: the first dead letter proves it.
-      await collect(kafka, topics.dlqTopic, 1, 90_000);
-      await startRegistry();
-
-      await withChangelog(kafka, topics, async (changelog) => {
-        await waitForSettled(changelog, topics.ordersTopic, 3000n, 180_000);
-        const actual = totals(changelog.all(), topics.ordersTopic);
-
-        const dlq = await collect(kafka, topics.dlqTopic, Number(actual.deadLettered), 60_000);
-        const reasons = new Map<string, string>();
-        const duplicates: string[] = [];
-        for (const { message } of dlq) {
-          const h = decodeDeadLetterHeaders(message.headers ?? {});
-          const original = `${h.originalPartition}@${h.originalOffset}`;
-          if (reasons.has(original)) duplicates.push(`${original} again at DLQ offset ${message.offset}`);
-          reasons.set(original, h.errorCode);
-        }
-        assert.deepEqual(duplicates, [], 'no duplicate dead letters');
-        assert.ok(
-          [...reasons.values()].includes('KOS_REGISTRY_UNAVAILABLE'),
-          'the outage is named as the reason',
-        );
-        let expectedOrders = 0n;
-        let expectedSum = 0n;
-        for (const o of produced.ledger) {
-          const reason = reasons.get(`${o.partition}@${o.offset}`);
-          if (o.invalid !== undefined) {
-            // An invalid order that could not even be decoded during the outage carries the outage's reason.
-            assert.ok(
-              reason === 'KOS_ORDER_INVALID' || reason === 'KOS_REGISTRY_UNAVAILABLE',
-              `invalid order: ${reason}`,
-            );
-          } else if (reason === undefined) {
-            expectedOrders += 1n;
-            expectedSum += o.order.priceCents;
-          } else assert.equal(reason, 'KOS_REGISTRY_UNAVAILABLE');
-        }
-        assert.equal(actual.orders, expectedOrders, 'every valid order not dead-lettered is counted once');
-        assert.equal(actual.sumCents, expectedSum);
-        assert.equal(actual.orders + actual.deadLettered, 3000n);
-      });
-      for (const c of consumers) c.child.kill('SIGTERM');
-      await Promise.all(consumers.map((c) => c.exited));
-    },
-  );
+      let expectedOrders = 0n;
+      let expectedSum = 0n;
+      for (const o of produced.ledger) {
+        const reason = reasons.get(`${o.partition}@${o.offset}`);
+        if (o.invalid !== undefined) {
+          // An invalid order that could not even be decoded during the outage carries the outage's reason.
+          assert.ok(
+            reason === 'KOS_ORDER_INVALID' || reason === 'KOS_REGISTRY_UNAVAILABLE',
+            `invalid order: ${reason}`,
+          );
+        } else if (reason === undefined) {
+          expectedOrders += 1n;
+          expectedSum += o.order.priceCents;
+        } else assert.equal(reason, 'KOS_REGISTRY_UNAVAILABLE');
+      }
+      assert.equal(actual.orders, expectedOrders, 'every valid order not dead-lettered is counted once');
+      assert.equal(actual.sumCents, expectedSum);
+      assert.equal(actual.orders + actual.deadLettered, 3000n);
+    });
+    for (const c of consumers) c.child.kill('SIGTERM');
+    await Promise.all(consumers.map((c) => c.exited));
+  });
 });

@@ -46,10 +46,7 @@ describe('kafkajs transactions on the real broker', () => {
     // The new owner connects while the zombie's transaction is open (CONCURRENT_TRANSACTIONS is retried).
     const owner = transactional(id);
     await connectTransactional(owner, quietLogger);
-    const mine = await owner.transaction();
-    await mine.send({ topic: topics.dlqTopic, messages: [{ key: 'owner', value: 'committed' }] });
-    await mine.commit();
-
+    // Fenced by the connect itself, before the new owner reads any state or begins a transaction.
     const late = await open.commit().then(
       () => undefined,
       (error: unknown) => error,
@@ -57,11 +54,47 @@ describe('kafkajs transactions on the real broker', () => {
     assert.ok(late !== undefined, 'the zombie cannot commit');
     assert.ok(isFenced(late), `fenced, got ${(late as Error).message}`);
 
+    const mine = await owner.transaction();
+    await mine.send({ topic: topics.dlqTopic, messages: [{ key: 'owner', value: 'committed' }] });
+    await mine.commit();
+
     const visible = await collect(kafka, topics.dlqTopic, 1);
     assert.deepEqual(
       visible.map((r) => r.message.key?.toString()),
       ['owner'],
     );
+  });
+
+  it('when two transactions abort in the opposite order to their start, then a read_committed reader sees none of their records', async () => {
+    // The broker lists aborted transactions in abort order; unpatched kafkajs 2.2.4 showed the first record here.
+    const own = newTestTopics('txn-abort-order');
+    await createTestTopics(kafka, own);
+    try {
+      const first = transactional(uniqueName('first'));
+      const second = transactional(uniqueName('second'));
+      await Promise.all([
+        connectTransactional(first, quietLogger),
+        connectTransactional(second, quietLogger),
+      ]);
+      const early = await first.transaction();
+      const late = await second.transaction();
+      await early.send({ topic: own.dlqTopic, messages: [{ key: 'early-0', value: 'aborted' }] });
+      await late.send({ topic: own.dlqTopic, messages: [{ key: 'late-1', value: 'aborted' }] });
+      await early.send({ topic: own.dlqTopic, messages: [{ key: 'early-2', value: 'aborted' }] });
+      await late.abort();
+      await early.abort();
+      const kept = await first.transaction();
+      await kept.send({ topic: own.dlqTopic, messages: [{ key: 'committed', value: 'kept' }] });
+      await kept.commit();
+
+      const visible = await collect(kafka, own.dlqTopic, 1);
+      assert.deepEqual(
+        visible.map((r) => r.message.key?.toString()),
+        ['committed'],
+      );
+    } finally {
+      await deleteTestTopics(kafka, own);
+    }
   });
 
   it('when a transaction is aborted, then the next one on the same producer commits (no stuck ongoing-transaction state)', async () => {

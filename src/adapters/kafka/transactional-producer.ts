@@ -6,7 +6,7 @@ import { isConcurrentTransaction } from './kafka-errors.js';
 const DEFAULT_ATTEMPTS = 20;
 
 /**
- * Connects a transactional producer (InitProducerId), which fences every
+ * Connects a transactional producer and runs InitProducerId, which fences every
  * earlier producer of the same transactional id and aborts its open
  * transaction. Right after a crash or an abort the coordinator answers
  * CONCURRENT_TRANSACTIONS until that abort is written; kafkajs gives up on it
@@ -20,6 +20,11 @@ export async function connectTransactional(
   for (let attempt = 1; ; attempt += 1) {
     try {
       await producer.connect();
+      // kafkajs sends the transactional InitProducerId only when the first transaction begins, not on
+      // connect. Begin (and locally abort) an empty one now, so the fencing, and the wait for the previous
+      // owner's transaction to complete, happen before the caller reads any state.
+      const fence = await producer.transaction();
+      await fence.abort();
       return;
     } catch (error) {
       await producer.disconnect().catch(() => undefined);

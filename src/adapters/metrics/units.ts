@@ -28,14 +28,17 @@ export const SEND_BUCKETS_SECONDS: readonly number[] = [
 /** Label value for a reason that is not an error code of src/errors.ts. */
 export const OTHER_REASON = 'other';
 
+/** Errors that stop startup; they never reach an order, so they are never a reason. */
+const STARTUP_ERRORS: ReadonlySet<ErrorCode> = new Set(['KOS_CONFIG_INVALID', 'KOS_CLIENT_UNPATCHED']);
+
 /**
- * Every value a `reason` label can take: the error codes (config errors never
- * reach an order) plus `other`. Series are created at zero up front, because
+ * Every value a `reason` label can take: the error codes of order failures
+ * plus `other`. Series are created at zero up front, because
  * rate() and increase() cannot see the first increment of a series that
  * appears with value 1, and the DLQ alert must fire on the first order.
  */
 export const FAILURE_REASONS: readonly string[] = [
-  ...(Object.keys(ERROR_DOCS) as ErrorCode[]).filter((code) => code !== 'KOS_CONFIG_INVALID'),
+  ...(Object.keys(ERROR_DOCS) as ErrorCode[]).filter((code) => !STARTUP_ERRORS.has(code)),
   OTHER_REASON,
 ];
 
