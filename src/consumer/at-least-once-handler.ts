@@ -33,16 +33,22 @@ export class AtLeastOnceHandler implements BatchHandler {
     const loop = new EventLoopYield();
     for (const [index, message] of batch.messages.entries()) {
       if (ctx.shouldAbandon()) break;
-      const outcome = await this.processor.handle(toRecord(batch.topic, batch.partition, message), ctx);
+      const handled = this.processor.handle(toRecord(batch.topic, batch.partition, message), ctx);
+      const outcome = handled instanceof Promise ? await handled : handled;
       if (outcome.kind === 'abandoned') break;
       this.recorder.record(outcome);
-      resolveOffset(message.offset);
       lastDone = message.offset;
-      // kafkajs commits after every batch anyway; inside a long batch, check its commit interval now and then.
-      if (index % COMMIT_CHECK_EVERY === COMMIT_CHECK_EVERY - 1) await commitOffsetsIfNecessary();
-      await loop.maybeYield();
+      // Resolving costs kafkajs a Long per call, so offsets are resolved at these checkpoints, where
+      // kafkajs's commit interval is also checked (it commits after every batch anyway).
+      if (index % COMMIT_CHECK_EVERY === COMMIT_CHECK_EVERY - 1) {
+        resolveOffset(lastDone);
+        await commitOffsetsIfNecessary();
+      }
+      const pause = loop.maybeYield();
+      if (pause) await pause;
     }
     if (lastDone === undefined) return;
+    resolveOffset(lastDone);
     this.bus.emit('lag', [{ partition: batch.partition, lag: lagAfter(batch.highWatermark, lastDone) }]);
     // kafkajs does not commit on stop; do it here so a graceful shutdown leaves nothing to redo.
     if (this.isStopping() || !isRunning()) {

@@ -29,10 +29,15 @@ export class EventLoopYield {
   #last = performance.now();
   constructor(private readonly sliceMs = 50) {}
 
-  async maybeYield(): Promise<void> {
-    if (performance.now() - this.#last < this.sliceMs) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.#last = performance.now();
+  /** A promise to await when the slice is used up; undefined (no promise, no await) otherwise. */
+  maybeYield(): Promise<void> | undefined {
+    if (performance.now() - this.#last < this.sliceMs) return undefined;
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.#last = performance.now();
+        resolve();
+      }),
+    );
   }
 }
 

@@ -20,6 +20,11 @@ export interface IncomingRecord {
 
 export interface OrderDecoder {
   decode(value: Buffer | null): Promise<Order>;
+  /**
+   * The same decode without I/O, for decoders that cache what they need: undefined when the
+   * writer schema is not at hand yet (decode() then fetches it). Throws as decode() rejects.
+   */
+  decodeCached?(value: Buffer | null): Order | undefined;
 }
 
 export interface DeadLetterSink {
@@ -86,54 +91,87 @@ export class OrderProcessor {
     this.#now = deps.now ?? Date.now;
   }
 
-  async handle(record: IncomingRecord, ctx: ProcessingContext): Promise<Outcome> {
-    const { bus, policy, logger } = this.#deps;
+  /**
+   * A plain Outcome when the first attempt needed no I/O (the common case: schema cached, downstream
+   * synchronous), so a batch of good orders costs no promise per record; a Promise otherwise.
+   */
+  handle(record: IncomingRecord, ctx: ProcessingContext): Outcome | Promise<Outcome> {
     const startedAt = performance.now();
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const order = await this.#deps.decoder.decode(record.value);
-        assertValidOrder(order);
-        await this.#deps.downstream(order);
-        return {
-          kind: 'processed',
-          record,
-          order,
-          attempts: attempt,
-          durationSeconds: secondsSince(startedAt),
-        };
-      } catch (error) {
-        const failure = classifyError(error);
-        const decision = decideAfterFailure(policy, attempt, failure.retriable, this.#deps.random);
-        if (decision.action === 'dead-letter') {
-          await this.#deadLetter(record, failure, attempt, ctx.deadLetters);
-          return {
-            kind: 'dead-lettered',
-            record,
-            failure,
-            attempts: attempt,
-            durationSeconds: secondsSince(startedAt),
-          };
-        }
-        logger.warn(
-          {
-            partition: record.partition,
-            offset: record.offset,
-            code: failure.code,
-            attempt,
-            delayMs: decision.delayMs,
-          },
-          `Retry ${attempt}/${policy.maxRetries} for ${where(record)} in ${decision.delayMs} ms: ${failure.message}`,
-        );
-        bus.emit('order.retrying', {
-          partition: record.partition,
-          reason: failure.code,
-          attempt,
-          delayMs: decision.delayMs,
-        });
-        if (!(await this.#waitAlive(decision.delayMs, ctx))) return { kind: 'abandoned' };
-      }
-      if (ctx.shouldAbandon()) return { kind: 'abandoned' };
+    const { decoder, downstream } = this.#deps;
+    try {
+      const order = decoder.decodeCached?.(record.value);
+      if (order === undefined) return this.#attempt(record, ctx, 1, startedAt);
+      assertValidOrder(order);
+      const pending = downstream(order);
+      if (pending === undefined) return processed(record, order, 1, startedAt);
+      return pending.then(
+        () => processed(record, order, 1, startedAt),
+        (error: unknown) => this.#afterFailure(record, ctx, error, 1, startedAt),
+      );
+    } catch (error) {
+      return this.#afterFailure(record, ctx, error, 1, startedAt);
     }
+  }
+
+  /** Attempt number `attempt` with every await it needs, then whatever follows it. */
+  async #attempt(
+    record: IncomingRecord,
+    ctx: ProcessingContext,
+    attempt: number,
+    startedAt: number,
+  ): Promise<Outcome> {
+    let order: Order;
+    try {
+      const { decoder } = this.#deps;
+      order = decoder.decodeCached?.(record.value) ?? (await decoder.decode(record.value));
+      assertValidOrder(order);
+      await this.#deps.downstream(order);
+    } catch (error) {
+      return this.#afterFailure(record, ctx, error, attempt, startedAt);
+    }
+    return processed(record, order, attempt, startedAt);
+  }
+
+  /** Attempt `attempt` failed: dead-letter now, or wait out the backoff and try again. */
+  async #afterFailure(
+    record: IncomingRecord,
+    ctx: ProcessingContext,
+    error: unknown,
+    attempt: number,
+    startedAt: number,
+  ): Promise<Outcome> {
+    const { bus, policy, logger } = this.#deps;
+    const failure = classifyError(error);
+    const decision = decideAfterFailure(policy, attempt, failure.retriable, this.#deps.random);
+    if (decision.action === 'dead-letter') {
+      await this.#deadLetter(record, failure, attempt, ctx.deadLetters);
+      return {
+        kind: 'dead-lettered',
+        record,
+        failure,
+        attempts: attempt,
+        durationSeconds: secondsSince(startedAt),
+      };
+    }
+    logger.warn(
+      {
+        partition: record.partition,
+        offset: record.offset,
+        code: failure.code,
+        attempt,
+        delayMs: decision.delayMs,
+      },
+      `Retry ${attempt}/${policy.maxRetries} for ${where(record)} in ${decision.delayMs} ms: ${failure.message}`,
+    );
+    bus.emit('order.retrying', {
+      partition: record.partition,
+      reason: failure.code,
+      attempt,
+      delayMs: decision.delayMs,
+    });
+    if (!(await this.#waitAlive(decision.delayMs, ctx))) return { kind: 'abandoned' };
+    if (ctx.shouldAbandon()) return { kind: 'abandoned' };
+    return this.#attempt(record, ctx, attempt + 1, startedAt);
   }
 
   async #deadLetter(
@@ -171,6 +209,10 @@ export class OrderProcessor {
 }
 
 const secondsSince = (startedAt: number): number => (performance.now() - startedAt) / 1000;
+
+function processed(record: IncomingRecord, order: Order, attempts: number, startedAt: number): Outcome {
+  return { kind: 'processed', record, order, attempts, durationSeconds: secondsSince(startedAt) };
+}
 
 export function where(record: IncomingRecord): string {
   return `${record.topic}[${record.partition}]@${record.offset}`;

@@ -139,8 +139,10 @@ export class TransactionalHandler implements BatchHandler {
     const openedAt = performance.now();
     try {
       for (const message of chunk) {
-        await loop.maybeYield();
-        const outcome = await this.processor.handle(toRecord(ordersTopic, partition, message), ctx);
+        const pause = loop.maybeYield();
+        if (pause) await pause;
+        const handled = this.processor.handle(toRecord(ordersTopic, partition, message), ctx);
+        const outcome = handled instanceof Promise ? await handled : handled;
         if (outcome.kind === 'abandoned') {
           abandoned = true;
           break;

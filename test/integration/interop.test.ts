@@ -47,8 +47,14 @@ describe('interoperability with another Confluent client', () => {
             topics.ordersTopic,
             '25',
           ],
-          { timeout: 60_000 },
-        );
+          { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+        ).catch((error: unknown) => {
+          // The script logs its steps and librdkafka's broker/EOS debug lines to stderr: show where it stopped.
+          const stderr = (error as { stderr?: string }).stderr ?? '';
+          throw new Error(
+            `${String(error).split('\n')[0]}\n--- last stderr lines ---\n${stderr.split('\n').slice(-60).join('\n')}`,
+          );
+        });
         const sent = stdout
           .trim()
           .split('\n')

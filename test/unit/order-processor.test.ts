@@ -105,4 +105,74 @@ describe('order processor', () => {
     assert.equal(outcome.kind, 'abandoned');
     assert.equal(dead.length, 0);
   });
+
+  describe('synchronous fast path', () => {
+    const cachedDecoder: OrderDecoder = {
+      decode: () => Promise.reject(new Error('decode() must not be called when the schema is cached')),
+      decodeCached: () => order,
+    };
+
+    function syncSetup(downstream: () => undefined) {
+      const bus = new ConsumerEventBus();
+      const processor = new OrderProcessor({
+        decoder: cachedDecoder,
+        downstream,
+        policy: { maxRetries: 2, backoffMs: 1, strategy: 'fixed', maxBackoffMs: 1, jitter: 0 },
+        groupId: 'g',
+        bus,
+        logger: pino({ level: 'silent' }),
+      });
+      const dead: Record<string, Buffer>[] = [];
+      const ctx = {
+        heartbeat: () => Promise.resolve(),
+        shouldAbandon: () => false,
+        deadLetters: {
+          publish: (_r: IncomingRecord, headers: Record<string, Buffer>) => {
+            dead.push(headers);
+            return Promise.resolve();
+          },
+        },
+      };
+      return { processor, ctx, dead };
+    }
+
+    it('when the schema is cached and the downstream step needs no I/O, then the outcome comes back without a promise', () => {
+      const { processor, ctx } = syncSetup(() => undefined);
+      const outcome = processor.handle(record, ctx);
+      assert.ok(!(outcome instanceof Promise), 'no promise for a good order');
+      assert.ok(outcome.kind === 'processed');
+      assert.equal(outcome.attempts, 1);
+    });
+
+    it('when a synchronous downstream step throws transiently, then it is retried with exact attempt counts and dead-lettered', async () => {
+      let calls = 0;
+      const { processor, ctx, dead } = syncSetup(() => {
+        calls += 1;
+        throw new TransientDownstreamError('flaky');
+      });
+      const outcome = await processor.handle(record, ctx);
+      assert.ok(outcome.kind === 'dead-lettered');
+      assert.equal(outcome.attempts, 3);
+      assert.equal(calls, 3, 'the first, synchronous attempt counts as attempt 1');
+      assert.equal(decodeDeadLetterHeaders(dead[0]!).attempts, 3);
+    });
+
+    it('when the schema is not cached yet, then decode() fetches it and the order is processed', async () => {
+      const processor = new OrderProcessor({
+        decoder: { decode: () => Promise.resolve(order), decodeCached: () => undefined },
+        downstream: () => undefined,
+        policy: { maxRetries: 0, backoffMs: 1, strategy: 'fixed', maxBackoffMs: 1, jitter: 0 },
+        groupId: 'g',
+        bus: new ConsumerEventBus(),
+        logger: pino({ level: 'silent' }),
+      });
+      const handled = processor.handle(record, {
+        heartbeat: () => Promise.resolve(),
+        shouldAbandon: () => false,
+        deadLetters: { publish: () => Promise.resolve() },
+      });
+      assert.ok(handled instanceof Promise);
+      assert.equal((await handled).kind, 'processed');
+    });
+  });
 });

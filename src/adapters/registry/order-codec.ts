@@ -64,6 +64,8 @@ export class OrderCodec {
   readonly #registry: SchemaRegistry;
   readonly #readerType: avro.Type;
   readonly #resolvers = new Map<number, Promise<avro.Resolver>>();
+  /** The resolvers that have arrived, for decoding without an await. */
+  readonly #readyResolvers = new Map<number, avro.Resolver>();
   #writerSchemaId: number | undefined;
 
   constructor(registry: SchemaRegistry) {
@@ -104,7 +106,16 @@ export class OrderCodec {
 
   async decode(value: Buffer | null): Promise<Order> {
     const { schemaId, payload } = unframe(value);
-    const resolver = await this.#resolverFor(schemaId);
+    return this.#read(schemaId, payload, await this.#resolverFor(schemaId));
+  }
+
+  decodeCached(value: Buffer | null): Order | undefined {
+    const { schemaId, payload } = unframe(value);
+    const resolver = this.#readyResolvers.get(schemaId);
+    return resolver === undefined ? undefined : this.#read(schemaId, payload, resolver);
+  }
+
+  #read(schemaId: number, payload: Buffer, resolver: avro.Resolver): Order {
     let record: AvroOrder;
     try {
       record = this.#readerType.fromBuffer(payload, resolver, false) as AvroOrder;
@@ -124,6 +135,10 @@ export class OrderCodec {
     if (cached) return cached;
     const pending = this.#fetchResolver(schemaId);
     this.#resolvers.set(schemaId, pending);
+    pending.then(
+      (resolver) => this.#readyResolvers.set(schemaId, resolver),
+      () => undefined,
+    );
     // A transient failure must not be cached, or the id would stay broken after the registry recovers.
     pending.catch((error: unknown) => {
       if (error instanceof RegistryUnavailableError) this.#resolvers.delete(schemaId);
