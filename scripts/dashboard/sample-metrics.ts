@@ -20,8 +20,6 @@ if (role === 'consumer') {
     priceCents: 85932n,
     durationSeconds: 0.01,
     endToEndSeconds: 0.2,
-    averageCents: 85932n,
-    count: 1n,
   });
   process.stdout.write(await registry.metrics());
 } else if (role === 'producer') {

@@ -14,10 +14,6 @@ export interface ConsumerEvents {
       durationSeconds: number;
       /** Seconds from the record's timestamp to done; undefined when unknown. */
       endToEndSeconds: number | undefined;
-      /** Running average of this instance, in cents, after this order. */
-      averageCents: bigint;
-      /** Orders counted by this instance so far. */
-      count: bigint;
     },
   ];
   /** A transient failure will be retried after `delayMs`. */

@@ -33,8 +33,6 @@ export class OutcomeRecorder {
         priceCents: order.priceCents,
         durationSeconds: outcome.durationSeconds,
         endToEndSeconds: this.#endToEndSeconds(order.createdAtMs, record.timestamp),
-        averageCents: this.average.averageCents,
-        count: this.average.count,
       });
       // Building this line costs more than decoding the order; skip it when info is off (bench, quiet runs).
       if (!this.logger.isLevelEnabled('info')) return;

@@ -53,8 +53,6 @@ describe('http server', () => {
       priceCents: 85932n,
       durationSeconds: 0.01,
       endToEndSeconds: 0.1,
-      averageCents: 85932n,
-      count: 1n,
     });
     const response = await fetch(url('/metrics'));
     assert.equal(response.status, 200);

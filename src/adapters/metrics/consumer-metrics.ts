@@ -1,4 +1,6 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { averageCents } from '../../domain/money.js';
+import { TallyHistogram } from './tally-histogram.js';
 import type { ConsumerEventBus } from '../../consumer/events.js';
 import { centsToDollars, FAILURE_REASONS, reasonLabel, LATENCY_BUCKETS_SECONDS } from './units.js';
 
@@ -13,20 +15,34 @@ export const ORDER_OUTCOMES = ['success', 'dead_lettered'] as const;
 export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBus): void {
   const registers = [registry];
 
+  // Per-order updates only touch these numbers; the metrics read them on scrape (collect), because
+  // prom-client's inc()/set() with labels cost more than the rest of a good order's processing.
+  let successes = 0;
+  let deadLetters = 0;
+  let priceCount = 0;
+  // The sum is kept as exact bigint cents and converted on every scrape, so
+  // float rounding never accumulates over millions of increments.
+  let priceSumCents = 0n;
+
   const processed = new Counter({
     name: 'orders_processed_total',
     help: 'Orders this consumer finished, by outcome (success = added to the aggregate, dead_lettered = written to the DLQ).',
     labelNames: ['outcome'] as const,
     registers,
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'success' }, successes);
+      this.inc({ outcome: 'dead_lettered' }, deadLetters);
+    },
   });
-  const averagePrice = new Gauge({
+  new Gauge({
     name: 'orders_average_price_dollars',
     help: 'Running average price of the orders this instance processed since it started, in dollars.',
     registers,
+    collect() {
+      this.set(priceCount === 0 ? 0 : centsToDollars(averageCents(priceSumCents, BigInt(priceCount))));
+    },
   });
-  // The sum is kept as exact bigint cents and converted on every scrape, so
-  // float rounding never accumulates over millions of increments.
-  let priceSumCents = 0n;
   new Counter({
     name: 'orders_price_sum_dollars_total',
     help: 'Sum of the prices of the orders this instance processed successfully, in dollars. Cluster-wide average: sum(orders_price_sum_dollars_total) / sum(orders_price_count_total).',
@@ -36,10 +52,14 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBu
       this.inc(centsToDollars(priceSumCents));
     },
   });
-  const priceCount = new Counter({
+  new Counter({
     name: 'orders_price_count_total',
     help: 'Orders whose price is in orders_price_sum_dollars_total.',
     registers,
+    collect() {
+      this.reset();
+      this.inc(priceCount);
+    },
   });
   const retries = new Counter({
     name: 'orders_retries_total',
@@ -53,20 +73,26 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBu
     labelNames: ['reason'] as const,
     registers,
   });
-  const processingDuration = new Histogram({
-    name: 'orders_processing_duration_seconds',
-    help: 'Time spent decoding, validating and processing one order, retries and backoff included, by outcome.',
-    labelNames: ['outcome'] as const,
-    buckets: [...LATENCY_BUCKETS_SECONDS],
-    registers,
-  });
-  const endToEnd = new Histogram({
-    name: 'orders_end_to_end_latency_seconds',
-    help: 'Time from the record timestamp (set by the producer) until the order was done, by outcome.',
-    labelNames: ['outcome'] as const,
-    buckets: [...LATENCY_BUCKETS_SECONDS],
-    registers,
-  });
+  const processingDuration = new TallyHistogram(
+    {
+      name: 'orders_processing_duration_seconds',
+      help: 'Time spent decoding, validating and processing one order, retries and backoff included, by outcome.',
+      label: 'outcome',
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    },
+    ORDER_OUTCOMES,
+  );
+  const endToEnd = new TallyHistogram(
+    {
+      name: 'orders_end_to_end_latency_seconds',
+      help: 'Time from the record timestamp (set by the producer) until the order was done, by outcome.',
+      label: 'outcome',
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    },
+    ORDER_OUTCOMES,
+  );
   const lag = new Gauge({
     name: 'orders_consumer_lag',
     help: 'Messages between the last offset this instance finished and the end of each partition it owns, as of its last batch.',
@@ -84,11 +110,6 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBu
     registers,
   });
 
-  for (const outcome of ORDER_OUTCOMES) {
-    processed.inc({ outcome }, 0);
-    processingDuration.zero({ outcome });
-    endToEnd.zero({ outcome });
-  }
   for (const reason of FAILURE_REASONS) {
     retries.inc({ reason }, 0);
     deadLettered.inc({ reason }, 0);
@@ -107,23 +128,20 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBu
   };
 
   bus.on('order.processed', (event) => {
-    processed.inc({ outcome: 'success' });
+    successes += 1;
     priceSumCents += event.priceCents;
-    priceCount.inc();
-    averagePrice.set(centsToDollars(event.averageCents));
-    processingDuration.observe({ outcome: 'success' }, event.durationSeconds);
-    if (event.endToEndSeconds !== undefined) endToEnd.observe({ outcome: 'success' }, event.endToEndSeconds);
+    priceCount += 1;
+    processingDuration.add('success', event.durationSeconds);
+    if (event.endToEndSeconds !== undefined) endToEnd.add('success', event.endToEndSeconds);
   });
   bus.on('order.retrying', (event) => {
     retries.inc({ reason: reasonLabel(event.reason) });
   });
   bus.on('order.dead_lettered', (event) => {
-    processed.inc({ outcome: 'dead_lettered' });
+    deadLetters += 1;
     deadLettered.inc({ reason: reasonLabel(event.reason) });
-    processingDuration.observe({ outcome: 'dead_lettered' }, event.durationSeconds);
-    if (event.endToEndSeconds !== undefined) {
-      endToEnd.observe({ outcome: 'dead_lettered' }, event.endToEndSeconds);
-    }
+    processingDuration.add('dead_lettered', event.durationSeconds);
+    if (event.endToEndSeconds !== undefined) endToEnd.add('dead_lettered', event.endToEndSeconds);
   });
   bus.on('partitions.assigned', ({ partitions }) => {
     assigned.set(partitions.length);
