@@ -24,6 +24,13 @@ describe('order codec', () => {
       -128n,
       -129n,
       0n,
+      // Either side of the 6-byte fast path.
+      2n ** 47n - 1n,
+      -(2n ** 47n),
+      2n ** 47n,
+      -(2n ** 47n) - 1n,
+      2n ** 63n - 1n,
+      -(2n ** 63n),
     ]) {
       const record = { orderId: '1', product: 'p', price, createdAt: 0 };
       const back = orderType.fromBuffer(orderType.toBuffer(record)) as typeof record;

@@ -16,6 +16,8 @@ export class DecimalType extends avro.types.LogicalType {
 
   protected override _fromValue(value: Buffer): bigint {
     if (value.length === 0) return 0n;
+    // Up to 6 bytes (±1.4e14 cents) fit a double exactly: one signed read, one BigInt.
+    if (value.length <= 6) return BigInt(value.readIntBE(0, value.length));
     let result = 0n;
     for (const byte of value) result = (result << 8n) | BigInt(byte);
     const first = value[0] ?? 0;
