@@ -36,25 +36,55 @@ export function emptyStats(group: string, topic: string, partition: number): Par
   };
 }
 
-export function applyProcessed(
-  stats: PartitionStats,
-  priceCents: Cents,
-  orderId: string,
-  offset: bigint,
-): PartitionStats {
-  return {
-    ...stats,
-    orders: stats.orders + 1n,
-    sumCents: stats.sumCents + priceCents,
-    minCents: stats.minCents === undefined || priceCents < stats.minCents ? priceCents : stats.minCents,
-    maxCents: stats.maxCents === undefined || priceCents > stats.maxCents ? priceCents : stats.maxCents,
-    lastOrderId: orderId,
-    nextOffset: offset + 1n,
-  };
-}
+/**
+ * The changes of one transaction's records, gathered in place, then applied
+ * to the committed state once: no new state object and no BigInt offset per
+ * record.
+ */
+export class StatsDelta {
+  orders = 0;
+  deadLettered = 0;
+  sumCents: Cents = 0n;
+  minCents: Cents | undefined;
+  maxCents: Cents | undefined;
+  lastOrderId: string | undefined;
+  /** Offset of the last record taken, as kafkajs gives it. */
+  lastOffset: string | undefined;
 
-export function applyDeadLettered(stats: PartitionStats, offset: bigint): PartitionStats {
-  return { ...stats, deadLettered: stats.deadLettered + 1n, nextOffset: offset + 1n };
+  processed(priceCents: Cents, orderId: string, offset: string): void {
+    this.orders += 1;
+    this.sumCents += priceCents;
+    if (this.minCents === undefined || priceCents < this.minCents) this.minCents = priceCents;
+    if (this.maxCents === undefined || priceCents > this.maxCents) this.maxCents = priceCents;
+    this.lastOrderId = orderId;
+    this.lastOffset = offset;
+  }
+
+  deadLetteredAt(offset: string): void {
+    this.deadLettered += 1;
+    this.lastOffset = offset;
+  }
+
+  applyTo(stats: PartitionStats): PartitionStats {
+    if (this.lastOffset === undefined) return stats;
+    const { minCents, maxCents } = this;
+    return {
+      ...stats,
+      orders: stats.orders + BigInt(this.orders),
+      sumCents: stats.sumCents + this.sumCents,
+      deadLettered: stats.deadLettered + BigInt(this.deadLettered),
+      minCents:
+        minCents === undefined || (stats.minCents !== undefined && stats.minCents <= minCents)
+          ? stats.minCents
+          : minCents,
+      maxCents:
+        maxCents === undefined || (stats.maxCents !== undefined && stats.maxCents >= maxCents)
+          ? stats.maxCents
+          : maxCents,
+      lastOrderId: this.lastOrderId ?? stats.lastOrderId,
+      nextOffset: BigInt(this.lastOffset) + 1n,
+    };
+  }
 }
 
 /** The changelog key: one live record per consumer group and orders partition. */

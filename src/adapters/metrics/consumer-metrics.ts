@@ -24,7 +24,7 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBu
   // float rounding never accumulates over millions of increments.
   let priceSumCents = 0n;
 
-  const processed = new Counter({
+  new Counter({
     name: 'orders_processed_total',
     help: 'Orders this consumer finished, by outcome (success = added to the aggregate, dead_lettered = written to the DLQ).',
     labelNames: ['outcome'] as const,
