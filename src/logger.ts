@@ -15,7 +15,12 @@ export interface LoggerOptions {
 export function createLogger({ level, format, name }: LoggerOptions): Logger {
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY);
   if (!pretty) {
-    return pino({ name, level, base: { service: name }, timestamp: pino.stdTimeFunctions.isoTime });
+    // Synchronous: a line logged is on stdout before the next step runs. pino's default buffers writes,
+    // so a SIGKILLed consumer lost the lines of orders whose offsets it had already committed.
+    return pino(
+      { name, level, base: { service: name }, timestamp: pino.stdTimeFunctions.isoTime },
+      pino.destination({ dest: 1, sync: true }),
+    );
   }
   return pino({
     name,
