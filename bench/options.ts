@@ -7,6 +7,8 @@ export interface BenchOptions {
   /** Orders per repetition of the consume scenario (more: raw kafkajs reads 20k in a blink). */
   readonly consumeOrders: number;
   readonly repetitions: number;
+  /** Untimed rounds each in-process client runs first, so every timed round meets a warm JIT. */
+  readonly warmupRounds: number;
   /** Producer rates of the end-to-end latency scenario (orders/s). */
   readonly rates: readonly number[];
   readonly e2eSeconds: number;
@@ -27,6 +29,7 @@ export const DEFAULTS: BenchOptions = {
   orders: 20_000,
   consumeOrders: 200_000,
   repetitions: 3,
+  warmupRounds: 1,
   rates: [1000, 5000],
   e2eSeconds: 5,
   scaleOrders: 40_000,
@@ -44,6 +47,7 @@ export const SMOKE: BenchOptions = {
   orders: 2000,
   consumeOrders: 2000,
   repetitions: 1,
+  warmupRounds: 0,
   rates: [500],
   e2eSeconds: 2,
   scaleOrders: 2000,
@@ -57,6 +61,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --orders N            orders per repetition, produce (default ${DEFAULTS.orders})
   --consume-orders N    orders per repetition, consume (default ${DEFAULTS.consumeOrders})
   --reps N              repetitions; the table shows median, min and max (default ${DEFAULTS.repetitions})
+  --warmup N            untimed consume rounds per kafkajs client before the timed ones (default ${DEFAULTS.warmupRounds})
   --rates A,B           producer rates of the latency scenario, orders/s (default ${DEFAULTS.rates.join(',')})
   --e2e-seconds S       seconds per latency run (default ${DEFAULTS.e2eSeconds})
   --scale-orders N      orders per repetition of the scale scenario (default ${DEFAULTS.scaleOrders})
@@ -73,6 +78,12 @@ const positive = (name: string, raw: string): number => {
     throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   return n;
 };
+const nonNegative = (name: string, raw: string): number => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`--${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return n;
+};
 const list = (name: string, raw: string): number[] => raw.split(',').map((s) => positive(name, s.trim()));
 
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
@@ -84,6 +95,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       orders: { type: 'string' },
       'consume-orders': { type: 'string' },
       reps: { type: 'string' },
+      warmup: { type: 'string' },
       rates: { type: 'string' },
       'e2e-seconds': { type: 'string' },
       'scale-orders': { type: 'string' },
@@ -108,6 +120,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       ? { consumeOrders: positive('consume-orders', values['consume-orders']) }
       : {}),
     ...(values.reps ? { repetitions: positive('reps', values.reps) } : {}),
+    ...(values.warmup ? { warmupRounds: nonNegative('warmup', values.warmup) } : {}),
     ...(values.rates ? { rates: list('rates', values.rates) } : {}),
     ...(values['e2e-seconds'] ? { e2eSeconds: positive('e2e-seconds', values['e2e-seconds']) } : {}),
     ...(values['scale-orders'] ? { scaleOrders: positive('scale-orders', values['scale-orders']) } : {}),

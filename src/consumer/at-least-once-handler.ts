@@ -1,12 +1,12 @@
 import type { EachBatchPayload } from 'kafkajs';
 import type { BatchHandler } from './batch-handler.js';
 import { EventLoopYield, lagAfter, toRecord } from './batch-handler.js';
-
-/** Records between checks of kafkajs's commit interval within one batch. */
-const COMMIT_CHECK_EVERY = 200;
 import type { ConsumerEventBus } from './events.js';
 import type { DeadLetterSink, OrderProcessor, Outcome, ProcessingContext } from './order-processor.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
+
+/** Records between checks of kafkajs's commit interval within one batch. */
+const COMMIT_CHECK_EVERY = 200;
 
 /**
  * The seed's model, done right: a record's offset is resolved only after it
@@ -34,22 +34,29 @@ export class AtLeastOnceHandler implements BatchHandler {
     // kafkajs's isStale() builds a JSON key per call, a tenth of a good order's cost: ask at the
     // checkpoints and after any order that awaited something (time passed, a rebalance may have begun).
     let askAbandon = true;
+    // One clock read per record: each outcome's finish time is the next record's start.
+    let clock = performance.now();
     for (const [index, message] of batch.messages.entries()) {
       if ((askAbandon || index % COMMIT_CHECK_EVERY === 0) && ctx.shouldAbandon()) break;
-      const handled = this.processor.handle(toRecord(batch.topic, batch.partition, message), ctx);
+      const handled = this.processor.handle(toRecord(batch.topic, batch.partition, message), ctx, clock);
       askAbandon = handled instanceof Promise;
       const outcome: Outcome = handled instanceof Promise ? await handled : handled;
       if (outcome.kind === 'abandoned') break;
       this.recorder.record(outcome);
       lastDone = message.offset;
+      clock = outcome.finishedAt;
       // Resolving costs kafkajs a Long per call, so offsets are resolved at these checkpoints, where
       // kafkajs's commit interval is also checked (it commits after every batch anyway).
       if (index % COMMIT_CHECK_EVERY === COMMIT_CHECK_EVERY - 1) {
         resolveOffset(lastDone);
         await commitOffsetsIfNecessary();
+        clock = performance.now();
       }
-      const pause = loop.maybeYield();
-      if (pause) await pause;
+      const pause = loop.maybeYield(clock);
+      if (pause) {
+        await pause;
+        clock = performance.now();
+      }
     }
     if (lastDone === undefined) return;
     resolveOffset(lastDone);

@@ -29,9 +29,12 @@ export class EventLoopYield {
   #last = performance.now();
   constructor(private readonly sliceMs = 50) {}
 
-  /** A promise to await when the slice is used up; undefined (no promise, no await) otherwise. */
-  maybeYield(): Promise<void> | undefined {
-    if (performance.now() - this.#last < this.sliceMs) return undefined;
+  /**
+   * A promise to await when the slice is used up at `now` (performance.now(), which the caller has
+   * read anyway); undefined (no promise, no await) otherwise.
+   */
+  maybeYield(now: number): Promise<void> | undefined {
+    if (now - this.#last < this.sliceMs) return undefined;
     return new Promise<void>((resolve) =>
       setImmediate(() => {
         this.#last = performance.now();

@@ -3,6 +3,7 @@ import type { RunningAverage } from '../domain/running-average.js';
 import type { Logger } from '../logger.js';
 import type { ConsumerEventBus } from './events.js';
 import { where, type Outcome } from './order-processor.js';
+import { WallClock } from './wall-clock.js';
 
 export interface RecorderCounters {
   processed: number;
@@ -20,7 +21,7 @@ export class OutcomeRecorder {
     private readonly average: RunningAverage,
     private readonly bus: ConsumerEventBus,
     private readonly logger: Logger,
-    private readonly now: () => number = Date.now,
+    private readonly wallClock: WallClock = new WallClock(),
   ) {}
 
   record(outcome: Outcome): void {
@@ -32,7 +33,7 @@ export class OutcomeRecorder {
         partition: record.partition,
         priceCents: order.priceCents,
         durationSeconds: outcome.durationSeconds,
-        endToEndSeconds: this.#endToEndSeconds(order.createdAtMs, record.timestamp),
+        endToEndSeconds: this.#endToEndSeconds(order.createdAtMs, record.timestamp, outcome.finishedAt),
       });
       // Building this line costs more than decoding the order; skip it when info is off (bench, quiet runs).
       if (!this.logger.isLevelEnabled('info')) return;
@@ -49,7 +50,7 @@ export class OutcomeRecorder {
         reason: failure.code,
         attempts,
         durationSeconds: outcome.durationSeconds,
-        endToEndSeconds: this.#endToEndSeconds(0, record.timestamp),
+        endToEndSeconds: this.#endToEndSeconds(0, record.timestamp, outcome.finishedAt),
       });
       this.logger.warn(
         { partition: record.partition, offset: record.offset, code: failure.code, attempts },
@@ -59,9 +60,9 @@ export class OutcomeRecorder {
   }
 
   /** Order time when the writer gave one, else the record's timestamp. */
-  #endToEndSeconds(createdAtMs: number, recordTimestamp: string): number | undefined {
+  #endToEndSeconds(createdAtMs: number, recordTimestamp: string, finishedAt: number): number | undefined {
     const origin = createdAtMs > 0 ? createdAtMs : Number(recordTimestamp);
     if (!Number.isFinite(origin) || origin <= 0) return undefined;
-    return Math.max(0, this.now() - origin) / 1000;
+    return Math.max(0, this.wallClock.at(finishedAt) - origin) / 1000;
   }
 }

@@ -142,12 +142,16 @@ export class TransactionalHandler implements BatchHandler {
     let abandoned = false;
     const loop = new EventLoopYield();
     const openedAt = performance.now();
+    // One clock read per record: each outcome's finish time is the next record's start.
+    let clock = openedAt;
     try {
       for (const message of chunk) {
-        const pause = loop.maybeYield();
-        if (pause) await pause;
-        const handled = this.processor.handle(toRecord(ordersTopic, partition, message), ctx);
-        const waited = handled instanceof Promise;
+        const pause = loop.maybeYield(clock);
+        if (pause) {
+          await pause;
+          clock = performance.now();
+        }
+        const handled = this.processor.handle(toRecord(ordersTopic, partition, message), ctx, clock);
         const outcome: Outcome = handled instanceof Promise ? await handled : handled;
         if (outcome.kind === 'abandoned') {
           abandoned = true;
@@ -159,10 +163,9 @@ export class TransactionalHandler implements BatchHandler {
           delta.deadLetteredAt(message.offset);
         }
         outcomes.push(outcome);
-        // Slow records (retries during an outage) must not keep it open until the broker aborts it;
-        // good orders take microseconds, so asking the clock every 256 of them is enough.
-        const askClock = waited || outcomes.length % 256 === 0;
-        if (askClock && performance.now() - openedAt >= this.#closeAfterMs) break;
+        clock = outcome.finishedAt;
+        // Slow records (retries during an outage) must not keep it open until the broker aborts it.
+        if (clock - openedAt >= this.#closeAfterMs) break;
       }
       const lastOffset = delta.lastOffset;
       if (lastOffset === undefined) {

@@ -5,7 +5,8 @@ import { LOGICAL_TYPES } from '../../src/adapters/registry/decimal-type.js';
 import { frame, loadOrderSchema, OrderCodec, unframe } from '../../src/adapters/registry/order-codec.js';
 import { createSchemaRegistry } from '../../src/adapters/registry/schema-registry-client.js';
 import { loadConfig } from '../../src/config/load.js';
-import { RegistryUnavailableError, WireFormatError } from '../../src/errors.js';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { DecodeError, RegistryUnavailableError, WireFormatError } from '../../src/errors.js';
 
 const orderType = avro.Type.forSchema(loadOrderSchema(), { logicalTypes: LOGICAL_TYPES });
 
@@ -72,5 +73,68 @@ describe('order codec', () => {
     });
     const codec = new OrderCodec(createSchemaRegistry(config));
     await assert.rejects(codec.decode(frame(4242, Buffer.from([2, 0x31]))), RegistryUnavailableError);
+  });
+
+  describe('reading writer schemas (schema ids resolved through a registry stand-in)', () => {
+    /** A codec whose registry knows these writer schemas by id: this is about decoding, not HTTP. */
+    const codecWith = (writers: Record<number, avro.Schema>): OrderCodec => {
+      const registry = {
+        getSchema: (id: number) => {
+          const schema = writers[id];
+          return schema === undefined
+            ? Promise.reject(Object.assign(new Error('not found'), { status: 404 }))
+            : Promise.resolve(avro.Type.forSchema(schema, { logicalTypes: LOGICAL_TYPES }));
+        },
+      } as unknown as SchemaRegistry;
+      return new OrderCodec(registry);
+    };
+    const ours = loadOrderSchema();
+    const order = { orderId: '1001', product: 'Laptop', price: 85932n, createdAt: 1_700_000_000_000 };
+    const expected = {
+      orderId: '1001',
+      product: 'Laptop',
+      priceCents: 85932n,
+      createdAtMs: 1_700_000_000_000,
+    };
+
+    it('when the writer used our schema, then the order is read, at first and from the cache', async () => {
+      const codec = codecWith({ 1: ours });
+      const value = frame(1, orderType.toBuffer(order));
+      assert.deepEqual(await codec.decode(value), expected);
+      assert.deepEqual(codec.decodeCached(value), expected);
+    });
+
+    it('when the body is cut short or has bytes left over, then it is a permanent decode error', async () => {
+      const codec = codecWith({ 1: ours });
+      const body = orderType.toBuffer(order);
+      await assert.rejects(codec.decode(frame(1, body.subarray(0, body.length - 2))), DecodeError);
+      await assert.rejects(codec.decode(frame(1, Buffer.concat([body, Buffer.from([0])]))), DecodeError);
+      await assert.rejects(codec.decode(frame(1, Buffer.from([0x7f]))), DecodeError);
+    });
+
+    it('when an older writer had no createdAt, then its orders are read with createdAt 0 (BACKWARD)', async () => {
+      const older = { ...(ours as avro.schema.RecordType) };
+      older.fields = older.fields.filter((field) => field.name !== 'createdAt');
+      const olderType = avro.Type.forSchema(older, { logicalTypes: LOGICAL_TYPES });
+      const codec = codecWith({ 2: older });
+      const value = frame(2, olderType.toBuffer({ orderId: '7', product: 'Phone', price: 1999n }));
+      assert.deepEqual(await codec.decode(value), {
+        orderId: '7',
+        product: 'Phone',
+        priceCents: 1999n,
+        createdAtMs: 0,
+      });
+    });
+
+    it('when a writer used another decimal scale, then its records are refused, never misread', async () => {
+      const scale3 = JSON.parse(JSON.stringify(ours).replace('"scale":2', '"scale":3')) as avro.Schema;
+      assert.notEqual(JSON.stringify(scale3), JSON.stringify(ours));
+      const writer = avro.Type.forSchema(scale3, { logicalTypes: LOGICAL_TYPES });
+      const codec = codecWith({ 3: scale3 });
+      await assert.rejects(
+        codec.decode(frame(3, writer.toBuffer({ ...order, price: 859320n }))),
+        DecodeError,
+      );
+    });
   });
 });

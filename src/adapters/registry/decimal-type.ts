@@ -7,22 +7,42 @@ import avro from 'avsc';
  */
 export class DecimalType extends avro.types.LogicalType {
   readonly scale: number;
+  readonly precision: number | undefined;
 
   constructor(schema: avro.Schema, opts?: avro.ForSchemaOptions) {
     super(schema, opts);
-    const scale = (schema as { scale?: unknown }).scale;
+    const { scale, precision } = schema as { scale?: unknown; precision?: unknown };
     this.scale = typeof scale === 'number' ? scale : 0;
+    this.precision = typeof precision === 'number' ? precision : undefined;
+  }
+
+  /** With `exportAttrs`, a schema keeps its decimal's precision and scale (avsc exports none by default). */
+  protected override _export(schema: avro.Schema): void {
+    // avsc hands _export the type's schema object, never a bare type name.
+    const attrs = schema as Record<string, unknown>;
+    if (this.precision !== undefined) attrs['precision'] = this.precision;
+    attrs['scale'] = this.scale;
   }
 
   protected override _fromValue(value: Buffer): bigint {
-    if (value.length === 0) return 0n;
-    // Up to 6 bytes (±1.4e14 cents) fit a double exactly: one signed read, one BigInt.
-    if (value.length <= 6) return BigInt(value.readIntBE(0, value.length));
-    let result = 0n;
-    for (const byte of value) result = (result << 8n) | BigInt(byte);
-    const first = value[0] ?? 0;
-    // Sign-extend: the most significant bit of the first byte is the sign.
-    return first & 0x80 ? result - (1n << BigInt(value.length * 8)) : result;
+    return decimalFromBytes(value, 0, value.length);
+  }
+
+  /**
+   * avsc's own read copies the bytes into a new Buffer only for _fromValue to read them once; this
+   * reads them where they are. avsc calls `_read` on every type (resolvers included), so the decoded
+   * value is the same.
+   */
+  _read(tap: AvroTap): bigint {
+    const length = tap.readLong();
+    const start = tap.pos;
+    tap.pos += length;
+    if (length < 0 || tap.pos > tap.buf.length) {
+      // An invalid tap makes avsc reject the whole record as truncated; the value is never used.
+      tap.pos = tap.buf.length + 1;
+      return 0n;
+    }
+    return decimalFromBytes(tap.buf, start, tap.pos);
   }
 
   protected override _toValue(value: unknown): Buffer {
@@ -43,6 +63,25 @@ export class DecimalType extends avro.types.LogicalType {
     if (type instanceof DecimalType && type.scale === this.scale) return (value) => value;
     return undefined;
   }
+}
+
+/** The part of avsc's (untyped) Tap that a type's `_read` uses. */
+interface AvroTap {
+  readonly buf: Buffer;
+  pos: number;
+  readLong(): number;
+}
+
+/** Big-endian two's complement in buf[start, end) as a bigint. */
+function decimalFromBytes(buf: Buffer, start: number, end: number): bigint {
+  const length = end - start;
+  if (length === 0) return 0n;
+  // Up to 6 bytes (±1.4e14 cents) fit a double exactly: one signed read, one BigInt.
+  if (length <= 6) return BigInt(buf.readIntBE(start, length));
+  let result = 0n;
+  for (let i = start; i < end; i += 1) result = (result << 8n) | BigInt(buf[i] ?? 0);
+  // Sign-extend: the most significant bit of the first byte is the sign.
+  return (buf[start] ?? 0) & 0x80 ? result - (1n << BigInt(length * 8)) : result;
 }
 
 export const LOGICAL_TYPES = { decimal: DecimalType } as const;

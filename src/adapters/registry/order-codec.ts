@@ -14,6 +14,11 @@ export const subjectFor = (topic: string): string => `${topic}-value`;
 const MAGIC_BYTE = 0;
 const HEADER_LENGTH = 5;
 
+/** How to read a writer schema's records: directly when it is our schema, else through a resolver. */
+interface WriterResolution {
+  readonly resolver: avro.Resolver | undefined;
+}
+
 interface AvroOrder {
   orderId: string;
   product: string;
@@ -35,6 +40,12 @@ export function frame(schemaId: number, payload: Buffer): Buffer {
 }
 
 export function unframe(value: Buffer | null): { schemaId: number; payload: Buffer } {
+  const schemaId = framedSchemaId(value);
+  return { schemaId, payload: (value as Buffer).subarray(HEADER_LENGTH) };
+}
+
+/** The schema id of a Confluent-framed value; throws WireFormatError on anything else. */
+function framedSchemaId(value: Buffer | null): number {
   if (value === null || value.length < HEADER_LENGTH) {
     throw new WireFormatError(
       `value is ${value === null ? 'null' : `${value.length} bytes`}; Confluent framing needs at least ${HEADER_LENGTH}`,
@@ -43,8 +54,11 @@ export function unframe(value: Buffer | null): { schemaId: number; payload: Buff
   if (value[0] !== MAGIC_BYTE) {
     throw new WireFormatError(`magic byte is ${value[0] ?? 'missing'}, expected ${MAGIC_BYTE}`);
   }
-  return { schemaId: value.readInt32BE(1), payload: value.subarray(HEADER_LENGTH) };
+  return value.readInt32BE(1);
 }
+
+const fullSchema = (type: avro.Type): string => JSON.stringify(type.schema({ exportAttrs: true }));
+const sameSchema = (a: avro.Type, b: avro.Type): boolean => fullSchema(a) === fullSchema(b);
 
 /** The registry client reports transport failures as status 400 with no body, so only 404 means "unknown". */
 function registryStatus(error: unknown): number | undefined {
@@ -63,9 +77,9 @@ function registryStatus(error: unknown): number | undefined {
 export class OrderCodec {
   readonly #registry: SchemaRegistry;
   readonly #readerType: avro.Type;
-  readonly #resolvers = new Map<number, Promise<avro.Resolver>>();
+  readonly #resolvers = new Map<number, Promise<WriterResolution>>();
   /** The resolvers that have arrived, for decoding without an await. */
-  readonly #readyResolvers = new Map<number, avro.Resolver>();
+  readonly #readyResolvers = new Map<number, WriterResolution>();
   #writerSchemaId: number | undefined;
 
   constructor(registry: SchemaRegistry) {
@@ -105,23 +119,22 @@ export class OrderCodec {
   }
 
   async decode(value: Buffer | null): Promise<Order> {
-    const { schemaId, payload } = unframe(value);
-    return this.#read(schemaId, payload, await this.#resolverFor(schemaId));
+    const schemaId = framedSchemaId(value);
+    return this.#read(schemaId, value as Buffer, await this.#resolverFor(schemaId));
   }
 
   decodeCached(value: Buffer | null): Order | undefined {
-    const { schemaId, payload } = unframe(value);
-    const resolver = this.#readyResolvers.get(schemaId);
-    return resolver === undefined ? undefined : this.#read(schemaId, payload, resolver);
+    const schemaId = framedSchemaId(value);
+    const resolution = this.#readyResolvers.get(schemaId);
+    return resolution === undefined ? undefined : this.#read(schemaId, value as Buffer, resolution);
   }
 
-  #read(schemaId: number, payload: Buffer, resolver: avro.Resolver): Order {
-    let record: AvroOrder;
-    try {
-      record = this.#readerType.fromBuffer(payload, resolver, false) as AvroOrder;
-    } catch (error) {
-      throw new DecodeError(`schema id ${schemaId}: ${(error as Error).message}`, { cause: error });
-    }
+  /** Reads the Avro body after the 5-byte header in place (no sub-buffer per record). */
+  #read(schemaId: number, framed: Buffer, resolution: WriterResolution): Order {
+    const decoded = this.#readerType.decode(framed, HEADER_LENGTH, resolution.resolver);
+    if (decoded.offset < 0) throw new DecodeError(`schema id ${schemaId}: truncated buffer`);
+    if (decoded.offset < framed.length) throw new DecodeError(`schema id ${schemaId}: trailing data`);
+    const record = decoded.value as AvroOrder;
     return {
       orderId: record.orderId,
       product: record.product,
@@ -130,7 +143,7 @@ export class OrderCodec {
     };
   }
 
-  #resolverFor(schemaId: number): Promise<avro.Resolver> {
+  #resolverFor(schemaId: number): Promise<WriterResolution> {
     const cached = this.#resolvers.get(schemaId);
     if (cached) return cached;
     const pending = this.#fetchResolver(schemaId);
@@ -146,7 +159,7 @@ export class OrderCodec {
     return pending;
   }
 
-  async #fetchResolver(schemaId: number): Promise<avro.Resolver> {
+  async #fetchResolver(schemaId: number): Promise<WriterResolution> {
     let writer: avro.Type;
     try {
       writer = (await this.#registry.getSchema(schemaId)) as avro.Type;
@@ -161,8 +174,11 @@ export class OrderCodec {
     if (!(writer instanceof avro.Type)) {
       throw new DecodeError(`schema id ${schemaId} is not an Avro schema`);
     }
+    // The usual case (the producer wrote our own schema) reads directly, without a resolver's indirection.
+    // Canonical equality (Type.equals) would ignore a decimal's scale, so the full schemas are compared.
+    if (sameSchema(writer, this.#readerType)) return { resolver: undefined };
     try {
-      return this.#readerType.createResolver(writer);
+      return { resolver: this.#readerType.createResolver(writer) };
     } catch (error) {
       throw new DecodeError(`schema id ${schemaId} cannot be read as an Order: ${(error as Error).message}`, {
         cause: error,

@@ -1,0 +1,115 @@
+/**
+ * `npm run bench:hot-path`: our consumer's per-record cost without a broker. The
+ * same fetched batches go through kafkajs-free stand-ins of what raw kafkajs
+ * does with them (count) and through our at-least-once handler; the difference
+ * is what our pipeline adds per record, in ns, with the heap it churns.
+ */
+import avro from 'avsc';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { parseArgs } from 'node:util';
+import { AtLeastOnceHandler } from '../src/consumer/at-least-once-handler.js';
+import { ConsumerEventBus } from '../src/consumer/events.js';
+import { OrderProcessor } from '../src/consumer/order-processor.js';
+import { OutcomeRecorder } from '../src/consumer/outcome-recorder.js';
+import { simulatedDownstream } from '../src/consumer/downstream.js';
+import { RunningAverage } from '../src/domain/running-average.js';
+import { generateOrders, seededRandom } from '../src/domain/order-generator.js';
+import { registerConsumerMetrics } from '../src/adapters/metrics/consumer-metrics.js';
+import { createMetricsRegistry } from '../src/adapters/metrics/registry.js';
+import { LOGICAL_TYPES } from '../src/adapters/registry/decimal-type.js';
+import { OrderCodec, loadOrderSchema } from '../src/adapters/registry/order-codec.js';
+import { quiet } from './kit.js';
+
+const { values } = parseArgs({
+  options: { records: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '7' } },
+});
+const records = Number(values.records);
+const BATCH = 5000;
+const SCHEMA_ID = 1;
+
+const writer = avro.Type.forSchema(loadOrderSchema(), { logicalTypes: LOGICAL_TYPES });
+const registry = {
+  getSchema: () => Promise.resolve(writer),
+  register: () => Promise.resolve({ id: SCHEMA_ID }),
+} as unknown as SchemaRegistry;
+
+const codec = new OrderCodec(registry);
+await codec.register('orders');
+const generator = generateOrders({ startOrderId: 1, invalidRatio: 0, random: seededRandom(7) });
+const batches: KafkaMessage[][] = [];
+for (let offset = 0; offset < records; offset += 1) {
+  const { order } = generator.next().value;
+  const message = {
+    magicByte: 2,
+    attributes: 0,
+    timestamp: String(Date.now()),
+    offset: String(offset),
+    key: Buffer.from(order.orderId),
+    value: codec.encode(order),
+    headers: {},
+    isControlRecord: false,
+    batchContext: {},
+  } as unknown as KafkaMessage;
+  if (offset % BATCH === 0) batches.push([]);
+  batches.at(-1)?.push(message);
+}
+
+function payloadFor(messages: KafkaMessage[], partition: number): EachBatchPayload {
+  const last = messages.at(-1)?.offset ?? '0';
+  const batch = {
+    topic: 'orders',
+    partition,
+    highWatermark: String(Number(last) + 1),
+    messages,
+  } as unknown as Batch;
+  return {
+    batch,
+    resolveOffset: () => undefined,
+    heartbeat: () => Promise.resolve(),
+    commitOffsetsIfNecessary: () => Promise.resolve(),
+    isRunning: () => true,
+    isStale: () => false,
+    pause: () => () => undefined,
+    uncommittedOffsets: () => ({ topics: [] }),
+  };
+}
+
+const bus = new ConsumerEventBus();
+registerConsumerMetrics(createMetricsRegistry({ service: 'consumer' }), bus);
+const processor = new OrderProcessor({
+  decoder: codec,
+  downstream: simulatedDownstream(0),
+  policy: { maxRetries: 3, backoffMs: 10, strategy: 'fixed', maxBackoffMs: 10, jitter: 0 },
+  groupId: 'bench',
+  bus,
+  logger: quiet,
+});
+await codec.decode(batches[0]?.[0]?.value ?? null);
+const ours = new AtLeastOnceHandler(
+  processor,
+  new OutcomeRecorder(new RunningAverage(), bus, quiet),
+  { publish: () => Promise.resolve() },
+  bus,
+  () => false,
+);
+
+async function nsPerRecord(eachBatch: (p: EachBatchPayload) => Promise<void>): Promise<number> {
+  const started = process.hrtime.bigint();
+  for (const [i, messages] of batches.entries()) await eachBatch(payloadFor(messages, i % 3));
+  return Number(process.hrtime.bigint() - started) / records;
+}
+
+let counted = 0;
+const raw = (p: EachBatchPayload): Promise<void> => {
+  counted += p.batch.messages.length;
+  return Promise.resolve();
+};
+const results: { raw: number; ours: number }[] = [];
+for (let round = 0; round < Number(values.rounds); round += 1) {
+  results.push({ raw: await nsPerRecord(raw), ours: await nsPerRecord((p) => ours.handle(p)) });
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+console.log(`records ${records}, rounds ${results.length} (counted ${counted})`);
+console.log(`ours per record: median ${median(results.map((r) => r.ours)).toFixed(0)} ns`);
+console.log(`  each round: ${results.map((r) => r.ours.toFixed(0)).join(' ')}`);
