@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../config/load.js';
-import { startConsumer } from '../consumer/index.js';
+import { startConsumer, type ConsumerHandle } from '../consumer/index.js';
 import { createLogger } from '../logger.js';
 import { configOrExit, exitOnUnhandled, onShutdownSignal } from './process-lifecycle.js';
 
@@ -8,11 +9,22 @@ const config = configOrExit(() => loadConfig('consumer'));
 const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'order-consumer' });
 exitOnUnhandled(logger);
 
+/** How long a shutdown during startup waits for the start to finish, to then leave the group cleanly. */
+const STARTUP_GRACE_MS = 3000;
+
 const starting = startConsumer(config, { logger });
+let started: ConsumerHandle | undefined;
+void starting.then((handle) => (started = handle)).catch(() => undefined);
 // Installed before startup finishes, so a SIGTERM during a slow start (scale-down, rollout) is still graceful.
 onShutdownSignal(logger, config.shutdownTimeoutMs, async () => {
-  const consumer = await starting;
-  await consumer.stop();
+  const handle = started ?? (await Promise.race([starting, sleep(STARTUP_GRACE_MS).then(() => undefined)]));
+  if (handle) {
+    await handle.stop();
+    return;
+  }
+  // Still connecting (kafkajs retries an unreachable broker for ever): no record was fetched yet, so
+  // there is nothing to finish or commit, and waiting would only run into the shutdown timeout.
+  logger.info('Stopped before Kafka was reached: nothing was consumed, nothing to commit');
 });
 const consumer = await starting;
 logger.info(

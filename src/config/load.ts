@@ -1,11 +1,6 @@
 import { SETTINGS, type SettingKey, type SettingValues } from './settings.js';
 import { ConfigError } from '../errors.js';
-import {
-  COMMIT_MARGIN_MS,
-  longestRetrySequenceMs,
-  transactionCloseAfterMs,
-  type RetryPolicy,
-} from '../domain/retry-policy.js';
+import { COMMIT_MARGIN_MS, transactionCloseAfterMs, type RetryPolicy } from '../domain/retry-policy.js';
 
 export type Role = 'consumer' | 'producer';
 
@@ -56,13 +51,14 @@ export function loadConfig(
     if (v.tlsCaFile && !v.tls) {
       problems.push('KAFKA_TLS_CA_FILE: set KAFKA_TLS=true to use it');
     }
+    // Backoffs happen outside transactions (the partition is paused), so one attempt is the longest a
+    // record holds one open.
     if (role === 'consumer' && v.processingMode === 'exactly-once') {
-      const longest = longestRetrySequenceMs(retryPolicyFrom(v), v.registryTimeoutMs);
-      if (transactionCloseAfterMs(v.transactionTimeoutMs, longest) < MIN_TRANSACTION_OPEN_MS) {
+      if (transactionCloseAfterMs(v.transactionTimeoutMs, v.registryTimeoutMs) < MIN_TRANSACTION_OPEN_MS) {
         problems.push(
-          `TRANSACTION_TIMEOUT_MS=${v.transactionTimeoutMs}: must be at least ${longest + COMMIT_MARGIN_MS + MIN_TRANSACTION_OPEN_MS} ` +
-            `(one record's longest retry sequence is ${longest} ms from MAX_RETRIES, RETRY_BACKOFF_* and ` +
-            `SCHEMA_REGISTRY_TIMEOUT_MS, plus ${COMMIT_MARGIN_MS} ms to commit and ${MIN_TRANSACTION_OPEN_MS} ms of processing)`,
+          `TRANSACTION_TIMEOUT_MS=${v.transactionTimeoutMs}: must be at least ${v.registryTimeoutMs + COMMIT_MARGIN_MS + MIN_TRANSACTION_OPEN_MS} ` +
+            `(one attempt may wait SCHEMA_REGISTRY_TIMEOUT_MS=${v.registryTimeoutMs} for the registry, ` +
+            `plus ${COMMIT_MARGIN_MS} ms to commit and ${MIN_TRANSACTION_OPEN_MS} ms of processing)`,
         );
       }
     }

@@ -120,7 +120,7 @@ export const SETTINGS = {
     'TRANSACTION_TIMEOUT_MS',
     intIn(1000, 900_000).default(60_000),
     '60000',
-    "Broker-side transaction timeout. A transaction stops taking records once open for this minus one record's longest retry sequence minus 5 s, so retries during an outage never outlive it; startup rejects a value that leaves under 1 s.",
+    'Broker-side transaction timeout. A transaction stops taking records once open for this minus SCHEMA_REGISTRY_TIMEOUT_MS minus 5 s, so a slow attempt during an outage never outlives it (backoffs happen between transactions); startup rejects a value that leaves under 1 s.',
     CONSUMER,
   ),
   groupId: setting(
@@ -183,7 +183,7 @@ export const SETTINGS = {
     'PARTITIONS_CONSUMED_CONCURRENTLY',
     intIn(1, 1000).default(3),
     '3',
-    'Partitions processed in parallel by one consumer; a retrying order blocks only its own partition.',
+    'Partitions processed in parallel by one consumer; a retrying order pauses only its own partition.',
     CONSUMER,
   ),
   httpPort: setting(

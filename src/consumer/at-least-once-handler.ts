@@ -4,6 +4,7 @@ import { EventLoopYield, lagAfter, toRecord } from './batch-handler.js';
 import type { ConsumerEventBus } from './events.js';
 import type { DeadLetterSink, OrderProcessor, Outcome, ProcessingContext } from './order-processor.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
+import { PartitionRetries } from './partition-retries.js';
 
 /** Records between checks of kafkajs's commit interval within one batch. */
 const COMMIT_CHECK_EVERY = 200;
@@ -11,9 +12,12 @@ const COMMIT_CHECK_EVERY = 200;
 /**
  * The seed's model, done right: a record's offset is resolved only after it
  * was processed or its dead letter was acknowledged (acks=all), so a crash
- * at any point loses nothing; it may process a record twice.
+ * at any point loses nothing; it may process a record twice. A transient
+ * failure parks its record and pauses only its partition for the backoff.
  */
 export class AtLeastOnceHandler implements BatchHandler {
+  readonly #retries = new PartitionRetries();
+
   constructor(
     private readonly processor: OrderProcessor,
     private readonly recorder: OutcomeRecorder,
@@ -23,25 +27,33 @@ export class AtLeastOnceHandler implements BatchHandler {
   ) {}
 
   async handle(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
-    const ctx: ProcessingContext = {
-      heartbeat,
-      shouldAbandon: () => this.isStopping() || !isRunning() || isStale(),
-      deadLetters: this.deadLetters,
-    };
+    const { batch, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale, pause } = payload;
+    const ctx: ProcessingContext = { deadLetters: this.deadLetters };
+    const shouldAbandon = (): boolean => this.isStopping() || !isRunning() || isStale();
     let lastDone: string | undefined;
     const loop = new EventLoopYield();
+    // A record whose backoff just ended comes first in its partition's batch: it goes on counting attempts.
+    let soFar = batch.messages[0] && this.#retries.take(batch.partition, batch.messages[0].offset);
     // kafkajs's isStale() builds a JSON key per call, a tenth of a good order's cost: ask at the
     // checkpoints and after any order that awaited something (time passed, a rebalance may have begun).
     let askAbandon = true;
     // One clock read per record: each outcome's finish time is the next record's start.
     let clock = performance.now();
     for (const [index, message] of batch.messages.entries()) {
-      if ((askAbandon || index % COMMIT_CHECK_EVERY === 0) && ctx.shouldAbandon()) break;
-      const handled = this.processor.handle(toRecord(batch.topic, batch.partition, message), ctx, clock);
+      if ((askAbandon || index % COMMIT_CHECK_EVERY === 0) && shouldAbandon()) break;
+      const record = toRecord(batch.topic, batch.partition, message);
+      const handled = this.processor.handle(record, ctx, clock, soFar);
+      soFar = undefined;
       askAbandon = handled instanceof Promise;
       const outcome: Outcome = handled instanceof Promise ? await handled : handled;
-      if (outcome.kind === 'abandoned') break;
+      if (outcome.kind === 'retry-later') {
+        // Only this partition waits; the batch ends here, so nothing from this record on is committed.
+        if (!shouldAbandon()) {
+          const next = { attempt: outcome.attempt + 1, startedAt: outcome.startedAt };
+          this.#retries.park(batch.partition, message.offset, next, outcome.delayMs, pause);
+        }
+        break;
+      }
       this.recorder.record(outcome);
       lastDone = message.offset;
       clock = outcome.finishedAt;
@@ -52,9 +64,9 @@ export class AtLeastOnceHandler implements BatchHandler {
         await commitOffsetsIfNecessary();
         clock = performance.now();
       }
-      const pause = loop.maybeYield(clock);
-      if (pause) {
-        await pause;
+      const yielded = loop.maybeYield(clock);
+      if (yielded) {
+        await yielded;
         clock = performance.now();
       }
     }
@@ -74,11 +86,13 @@ export class AtLeastOnceHandler implements BatchHandler {
     }
   }
 
-  onAssignment(): Promise<void> {
+  onAssignment(partitions: readonly number[]): Promise<void> {
+    this.#retries.keepOnly(partitions);
     return Promise.resolve();
   }
 
   close(): Promise<void> {
+    this.#retries.clear();
     return Promise.resolve();
   }
 }

@@ -59,7 +59,7 @@ export function consumerBanner(config: AppConfig): string[] {
     `Subscribed to topic: ${config.ordersTopic}`,
     `Consumer group: ${config.groupId}`,
     `Real-time aggregation enabled (${config.processingMode}${config.processingMode === 'exactly-once' ? `, changelog ${config.statsTopic}` : ''})`,
-    `Retry logic: ${config.maxRetries} attempts`,
+    `Retry logic: ${config.maxRetries} retries (up to ${config.maxRetries + 1} attempts, ${config.retryBackoffMs} ms backoff)`,
     `DLQ topic: ${config.dlqTopic}`,
     'Waiting for messages...',
   ];

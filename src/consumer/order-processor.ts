@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyError, type ErrorClassification } from '../errors.js';
 import { buildDeadLetterHeaders } from '../domain/dead-letter.js';
 import { assertValidOrder, type Order } from '../domain/order.js';
@@ -34,12 +33,16 @@ export interface DeadLetterSink {
 
 /** What the processor may ask of the consumer while it works on one record. */
 export interface ProcessingContext {
-  /** Keeps the group membership alive during a long backoff; throws once the partition is lost. */
-  heartbeat(): Promise<void>;
-  /** True once shutdown or a rebalance means the record must be left for the next owner. */
-  shouldAbandon(): boolean;
   /** Where dead letters go: straight to the DLQ, or into the open transaction. */
   readonly deadLetters: DeadLetterSink;
+}
+
+/** Which attempt this is, for a record that comes back after a transient failure. */
+export interface AttemptSoFar {
+  /** 1 for a record seen for the first time. */
+  readonly attempt: number;
+  /** performance.now() of the first attempt, so the duration covers every attempt and backoff. */
+  readonly startedAt: number;
 }
 
 export type Outcome =
@@ -60,8 +63,19 @@ export type Outcome =
       readonly durationSeconds: number;
       readonly finishedAt: number;
     }
-  /** Not finished and not committed: the next owner of the partition processes it again. */
-  | { readonly kind: 'abandoned' };
+  /**
+   * Attempt `attempt` failed transiently: the record must come back after `delayMs` as attempt
+   * `attempt + 1`. The caller pauses only this record's partition for the backoff, so the other
+   * partitions keep flowing, and nothing at or after this offset is committed meanwhile.
+   */
+  | {
+      readonly kind: 'retry-later';
+      readonly record: IncomingRecord;
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly startedAt: number;
+      readonly finishedAt: number;
+    };
 
 export interface OrderProcessorDeps {
   readonly decoder: OrderDecoder;
@@ -74,13 +88,11 @@ export interface OrderProcessorDeps {
   readonly now?: () => number;
 }
 
-/** Heartbeat at least this often while waiting, well inside any session timeout. */
-const HEARTBEAT_SLICE_MS = 1000;
-
 /**
  * The life of one order record: decode, validate, process. Permanent
- * failures go to the DLQ at once; transient ones are retried with backoff and
- * then dead-lettered. The outcome is applied to the aggregate by the caller
+ * failures go to the DLQ at once; transient ones come back as `retry-later`
+ * (the caller waits out the backoff with only that partition paused) until the
+ * last attempt, then they are dead-lettered. The outcome is applied to the aggregate by the caller
  * (OutcomeRecorder) once it is durable: at once in at-least-once mode, after
  * the transaction commits in exactly-once mode. The record's offset may be
  * committed only after a `processed` or `dead-lettered` outcome.
@@ -98,36 +110,34 @@ export class OrderProcessor {
    * A plain Outcome when the first attempt needed no I/O (the common case: schema cached, downstream
    * synchronous), so a batch of good orders costs no promise per record; a Promise otherwise.
    * `startedAt` (performance.now()) lets a batch loop pass the previous record's `finishedAt`: a clock
-   * read costs about as much as validating an order on a virtual machine.
+   * read costs about as much as validating an order on a virtual machine. `soFar` continues a record
+   * that came back after `retry-later`.
    */
   handle(
     record: IncomingRecord,
     ctx: ProcessingContext,
     startedAt: number = performance.now(),
+    soFar: AttemptSoFar = { attempt: 1, startedAt },
   ): Outcome | Promise<Outcome> {
     const { decoder, downstream } = this.#deps;
+    const { attempt } = soFar;
     try {
       const order = decoder.decodeCached?.(record.value);
-      if (order === undefined) return this.#attempt(record, ctx, 1, startedAt);
+      if (order === undefined) return this.#attempt(record, ctx, soFar);
       assertValidOrder(order);
       const pending = downstream(order);
-      if (pending === undefined) return processed(record, order, 1, startedAt);
+      if (pending === undefined) return processed(record, order, attempt, soFar.startedAt);
       return pending.then(
-        () => processed(record, order, 1, startedAt),
-        (error: unknown) => this.#afterFailure(record, ctx, error, 1, startedAt),
+        () => processed(record, order, attempt, soFar.startedAt),
+        (error: unknown) => this.#afterFailure(record, ctx, error, soFar),
       );
     } catch (error) {
-      return this.#afterFailure(record, ctx, error, 1, startedAt);
+      return this.#afterFailure(record, ctx, error, soFar);
     }
   }
 
   /** Attempt number `attempt` with every await it needs, then whatever follows it. */
-  async #attempt(
-    record: IncomingRecord,
-    ctx: ProcessingContext,
-    attempt: number,
-    startedAt: number,
-  ): Promise<Outcome> {
+  async #attempt(record: IncomingRecord, ctx: ProcessingContext, soFar: AttemptSoFar): Promise<Outcome> {
     let order: Order;
     try {
       const { decoder } = this.#deps;
@@ -135,18 +145,17 @@ export class OrderProcessor {
       assertValidOrder(order);
       await this.#deps.downstream(order);
     } catch (error) {
-      return this.#afterFailure(record, ctx, error, attempt, startedAt);
+      return this.#afterFailure(record, ctx, error, soFar);
     }
-    return processed(record, order, attempt, startedAt);
+    return processed(record, order, soFar.attempt, soFar.startedAt);
   }
 
-  /** Attempt `attempt` failed: dead-letter now, or wait out the backoff and try again. */
+  /** The attempt failed: dead-letter now, or hand the record back to be retried after a backoff. */
   async #afterFailure(
     record: IncomingRecord,
     ctx: ProcessingContext,
     error: unknown,
-    attempt: number,
-    startedAt: number,
+    { attempt, startedAt }: AttemptSoFar,
   ): Promise<Outcome> {
     const { bus, policy, logger } = this.#deps;
     const failure = classifyError(error);
@@ -179,9 +188,14 @@ export class OrderProcessor {
       attempt,
       delayMs: decision.delayMs,
     });
-    if (!(await this.#waitAlive(decision.delayMs, ctx))) return { kind: 'abandoned' };
-    if (ctx.shouldAbandon()) return { kind: 'abandoned' };
-    return this.#attempt(record, ctx, attempt + 1, startedAt);
+    return {
+      kind: 'retry-later',
+      record,
+      attempt,
+      delayMs: decision.delayMs,
+      startedAt,
+      finishedAt: performance.now(),
+    };
   }
 
   async #deadLetter(
@@ -198,23 +212,6 @@ export class OrderProcessor {
       consumerGroup: this.#deps.groupId,
     });
     await sink.publish(record, headers);
-  }
-
-  /** Sleeps in slices, heartbeating, so a long backoff never costs the group membership. */
-  async #waitAlive(delayMs: number, ctx: ProcessingContext): Promise<boolean> {
-    const until = performance.now() + delayMs;
-    for (;;) {
-      if (ctx.shouldAbandon()) return false;
-      try {
-        await ctx.heartbeat();
-      } catch {
-        // The group is rebalancing or the partition is gone: the next owner will redo this record.
-        return false;
-      }
-      const left = until - performance.now();
-      if (left <= 0) return true;
-      await sleep(Math.min(left, HEARTBEAT_SLICE_MS));
-    }
   }
 }
 

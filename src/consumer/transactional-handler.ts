@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { retryPolicyFrom, type AppConfig } from '../config/load.js';
-import { longestRetrySequenceMs, transactionCloseAfterMs } from '../domain/retry-policy.js';
+import type { AppConfig } from '../config/load.js';
+import { transactionCloseAfterMs } from '../domain/retry-policy.js';
 import {
   emptyStats,
   serializeStats,
@@ -14,8 +14,25 @@ import type { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
 import type { Logger } from '../logger.js';
 import { EventLoopYield, lagAfter, toRecord, type BatchHandler } from './batch-handler.js';
 import type { ConsumerEventBus } from './events.js';
-import type { DeadLetterSink, Outcome, OrderProcessor, ProcessingContext } from './order-processor.js';
+import type {
+  AttemptSoFar,
+  DeadLetterSink,
+  Outcome,
+  OrderProcessor,
+  ProcessingContext,
+} from './order-processor.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
+import { PartitionRetries } from './partition-retries.js';
+
+type RetryLater = Extract<Outcome, { kind: 'retry-later' }>;
+
+/** What one transaction did: the outcomes it committed, and the record that has to wait, if any. */
+interface ChunkResult {
+  /** Undefined when the transaction had nothing to commit (its first record has to wait). */
+  readonly lastOffset: string | undefined;
+  readonly outcomes: Outcome[];
+  readonly retryLater: RetryLater | undefined;
+}
 
 /** The producer and last committed aggregate of one partition we own. */
 interface PartitionOwner {
@@ -39,6 +56,7 @@ const RESTORE_TIMEOUT_MS = 30_000;
  */
 export class TransactionalHandler implements BatchHandler {
   readonly #owners = new Map<number, Promise<PartitionOwner>>();
+  readonly #retries = new PartitionRetries();
   readonly #closeAfterMs: number;
 
   constructor(
@@ -53,10 +71,7 @@ export class TransactionalHandler implements BatchHandler {
     private readonly isStopping: () => boolean,
   ) {
     // loadConfig guarantees this is positive in exactly-once mode.
-    this.#closeAfterMs = transactionCloseAfterMs(
-      config.transactionTimeoutMs,
-      longestRetrySequenceMs(retryPolicyFrom(config), config.registryTimeoutMs),
-    );
+    this.#closeAfterMs = transactionCloseAfterMs(config.transactionTimeoutMs, config.registryTimeoutMs);
   }
 
   transactionalId(partition: number): string {
@@ -64,7 +79,7 @@ export class TransactionalHandler implements BatchHandler {
   }
 
   async handle(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { batch, resolveOffset, isRunning, isStale, pause } = payload;
     const partition = batch.partition;
     const owner = await this.#ownerFor(partition);
     const shouldAbandon = () => this.isStopping() || !isRunning() || isStale();
@@ -101,31 +116,43 @@ export class TransactionalHandler implements BatchHandler {
       );
     }
 
+    // A record whose backoff just ended comes first: it goes on counting attempts.
+    let soFar = first && this.#retries.take(partition, first.offset);
     let start = 0;
     while (start < pending.length) {
       if (shouldAbandon()) return;
       const chunk = pending.slice(start, start + this.config.transactionMaxRecords);
-      const committed = await this.#commitChunk(owner, partition, chunk, { heartbeat, shouldAbandon });
-      if (committed === undefined) return;
-      resolveOffset(committed.lastOffset);
-      for (const outcome of committed.outcomes) this.recorder.record(outcome);
-      this.bus.emit('lag', [{ partition, lag: lagAfter(batch.highWatermark, committed.lastOffset) }]);
-      if (committed.abandoned) return;
-      start += committed.outcomes.length;
+      const result = await this.#commitChunk(owner, partition, chunk, soFar);
+      soFar = undefined;
+      if (result === undefined) return;
+      if (result.lastOffset !== undefined) {
+        resolveOffset(result.lastOffset);
+        for (const outcome of result.outcomes) this.recorder.record(outcome);
+        this.bus.emit('lag', [{ partition, lag: lagAfter(batch.highWatermark, result.lastOffset) }]);
+      }
+      if (result.retryLater) {
+        // Only this partition waits for the backoff; the next fetch starts again at the waiting record.
+        const { record, attempt, startedAt, delayMs } = result.retryLater;
+        if (!shouldAbandon()) {
+          this.#retries.park(partition, record.offset, { attempt: attempt + 1, startedAt }, delayMs, pause);
+        }
+        return;
+      }
+      start += result.outcomes.length;
     }
   }
 
   /**
-   * One transaction over the leading records of `chunk`: it closes after the last one, on an
-   * abandon, or once it has been open for #closeAfterMs. Undefined when nothing was committed
-   * (the records will be read again).
+   * One transaction over the leading records of `chunk`: it closes after the last one, before a
+   * record that has to wait for a retry, or once it has been open for #closeAfterMs. Undefined when
+   * the transaction failed (the records will be read again).
    */
   async #commitChunk(
     owner: PartitionOwner,
     partition: number,
     chunk: EachBatchPayload['batch']['messages'],
-    control: Pick<ProcessingContext, 'heartbeat' | 'shouldAbandon'>,
-  ): Promise<{ lastOffset: string; outcomes: Outcome[]; abandoned: boolean } | undefined> {
+    soFar: AttemptSoFar | undefined,
+  ): Promise<ChunkResult | undefined> {
     const { ordersTopic, dlqTopic, statsTopic, groupId } = this.config;
     const transaction = await owner.producer.transaction();
     const deadLetters: DeadLetterSink = {
@@ -136,10 +163,11 @@ export class TransactionalHandler implements BatchHandler {
         });
       },
     };
-    const ctx: ProcessingContext = { ...control, deadLetters };
+    const ctx: ProcessingContext = { deadLetters };
     const delta = new StatsDelta();
     const outcomes: Outcome[] = [];
-    let abandoned = false;
+    let retryLater: RetryLater | undefined;
+    let attemptSoFar = soFar;
     const loop = new EventLoopYield();
     const openedAt = performance.now();
     // One clock read per record: each outcome's finish time is the next record's start.
@@ -151,10 +179,12 @@ export class TransactionalHandler implements BatchHandler {
           await pause;
           clock = performance.now();
         }
-        const handled = this.processor.handle(toRecord(ordersTopic, partition, message), ctx, clock);
+        const record = toRecord(ordersTopic, partition, message);
+        const handled = this.processor.handle(record, ctx, clock, attemptSoFar);
+        attemptSoFar = undefined;
         const outcome: Outcome = handled instanceof Promise ? await handled : handled;
-        if (outcome.kind === 'abandoned') {
-          abandoned = true;
+        if (outcome.kind === 'retry-later') {
+          retryLater = outcome;
           break;
         }
         if (outcome.kind === 'processed') {
@@ -169,9 +199,9 @@ export class TransactionalHandler implements BatchHandler {
       }
       const lastOffset = delta.lastOffset;
       if (lastOffset === undefined) {
-        this.logger.debug({ partition }, 'Abandoned before the first record; nothing to commit');
+        this.logger.debug({ partition }, 'The first record has to wait for a retry; nothing to commit');
         await transaction.abort();
-        return undefined;
+        return { lastOffset: undefined, outcomes, retryLater };
       }
       const state = delta.applyTo(owner.state);
       await transaction.send({
@@ -190,12 +220,12 @@ export class TransactionalHandler implements BatchHandler {
           nextOffset: state.nextOffset.toString(),
           orders: state.orders.toString(),
           deadLettered: state.deadLettered.toString(),
-          abandoned,
+          waiting: retryLater?.record.offset,
         },
         'Committed a transaction',
       );
       owner.state = state;
-      return { lastOffset, outcomes, abandoned };
+      return { lastOffset, outcomes, retryLater };
     } catch (error) {
       this.logger.debug(
         { partition, err: error, from: owner.state.nextOffset.toString() },
@@ -255,6 +285,7 @@ export class TransactionalHandler implements BatchHandler {
   }
 
   async onAssignment(partitions: readonly number[]): Promise<void> {
+    this.#retries.keepOnly(partitions);
     const kept = new Set(partitions);
     const gone = [...this.#owners.keys()].filter((p) => !kept.has(p));
     if (gone.length > 0) this.logger.debug({ partitions: gone }, 'Releasing partitions we no longer own');
@@ -263,6 +294,7 @@ export class TransactionalHandler implements BatchHandler {
   }
 
   async close(): Promise<void> {
+    this.#retries.clear();
     await Promise.all([...this.#owners.keys()].map((p) => this.#drop(p)));
   }
 }

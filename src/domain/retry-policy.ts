@@ -40,21 +40,14 @@ export function backoffDelayMs(
   return Math.max(0, Math.round(capped - spread + random() * 2 * spread));
 }
 
-/** The longest one record can take: every attempt runs into its timeout and every delay is at its jittered maximum. */
-export function longestRetrySequenceMs(policy: RetryPolicy, attemptTimeoutMs: number): number {
-  let total = (policy.maxRetries + 1) * attemptTimeoutMs;
-  for (let retry = 1; retry <= policy.maxRetries; retry += 1) total += backoffDelayMs(policy, retry, () => 1);
-  return total;
-}
-
 /** Room left after the last record for sending the aggregate and offsets and ending the transaction. */
 export const COMMIT_MARGIN_MS = 5000;
 
 /**
  * How long a transaction may take new records: a record started before this
- * still finishes, with its full retry sequence and the commit, inside the
- * broker's transaction timeout. Zero or less means the timeout is too short.
+ * still finishes its attempt, and the commit follows, inside the broker's
+ * transaction timeout. Zero or less means the timeout is too short.
  */
-export function transactionCloseAfterMs(transactionTimeoutMs: number, longestRecordMs: number): number {
-  return transactionTimeoutMs - longestRecordMs - COMMIT_MARGIN_MS;
+export function transactionCloseAfterMs(transactionTimeoutMs: number, longestAttemptMs: number): number {
+  return transactionTimeoutMs - longestAttemptMs - COMMIT_MARGIN_MS;
 }

@@ -13,7 +13,7 @@ import {
   testKafka,
   type TestTopics,
 } from '../helpers/kafka.js';
-import { startCli, waitForLine, type LogLine, type RunningProcess } from '../helpers/processes.js';
+import { freePort, startCli, waitForLine, type LogLine, type RunningProcess } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/wait.js';
 
 let kafka: Kafka;
@@ -155,5 +155,40 @@ describe('consumer process lifecycle', () => {
       return sum + Number(e.high) - Number(c?.offset ?? 0);
     }, 0);
     assert.equal(lag, 0);
+  });
+
+  it('when the broker is unreachable, then probes answer (alive, not ready), it keeps retrying with a clear log, and SIGTERM exits 0', async () => {
+    const topics = newTestTopics('no-broker');
+    const [brokerPort, httpPort] = [await freePort(), await freePort()];
+    const proc = startConsumerProcess(topics, {
+      KAFKA_BROKERS: `127.0.0.1:${brokerPort}`,
+      HTTP_PORT: String(httpPort),
+    });
+    const probe = async (path: string) => {
+      const response = await fetch(`http://127.0.0.1:${httpPort}${path}`).catch(() => undefined);
+      return response ? { status: response.status, body: await response.text() } : undefined;
+    };
+    await waitUntil(
+      'the probes to answer while Kafka is unreachable',
+      async () => (await probe('/healthz'))?.status === 200,
+    );
+    const ready = await probe('/readyz');
+    assert.ok(ready, '/readyz answers');
+    assert.equal(ready.status, 503);
+    assert.match(ready.body, /"name":"broker","ok":false/);
+    await waitForLine(
+      proc,
+      'a log line naming the unreachable broker',
+      (l) => typeof l.msg === 'string' && l.msg.includes(`127.0.0.1:${brokerPort}`),
+    );
+    // Still alive after the first failures: the orchestrator sees "not ready", not a crash loop.
+    assert.equal(proc.child.exitCode, null);
+    assert.equal((await probe('/healthz'))?.status, 200);
+
+    const started = performance.now();
+    proc.child.kill('SIGTERM');
+    const { code } = await proc.exited;
+    assert.equal(code, 0);
+    assert.ok(performance.now() - started < 10_000, 'exits within 10 s');
   });
 });

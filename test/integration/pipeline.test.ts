@@ -148,6 +148,51 @@ describe('order pipeline against the real broker and registry', () => {
     assert.equal(dead!.message.key?.toString(), '1001');
   });
 
+  for (const mode of ['at-least-once', 'exactly-once'] as const) {
+    it(`when an order waits out a retry backoff (${mode}), then only its partition waits: the others keep flowing`, async () => {
+      const topics = await scenario(`backoff-${mode === 'exactly-once' ? 'eos' : 'alo'}`);
+      const calls = new Map<string, number>();
+      const downstream: DownstreamStep = (order) => {
+        calls.set(order.orderId, (calls.get(order.orderId) ?? 0) + 1);
+        return order.orderId === '1001'
+          ? Promise.reject(new TransientDownstreamError('downstream unavailable for 1001'))
+          : Promise.resolve();
+      };
+      const backoffMs = 8000;
+      const c = await consumer(topics, {
+        downstream,
+        env: { PROCESSING_MODE: mode, RETRY_BACKOFF_MS: String(backoffMs), MAX_RETRIES: '1' },
+      });
+      const [poison] = (await produce(topics, 1)).ledger;
+      assert.ok(poison);
+      await waitUntil('the first attempt of order 1001 to fail', () => calls.get('1001') === 1);
+      const failedAt = performance.now();
+
+      const more = (await produce(topics, 30, { START_ORDER_ID: '2001' })).ledger;
+      const elsewhere = more.filter((o) => o.partition !== poison.partition).length;
+      const behind = more.length - elsewhere;
+      assert.ok(
+        elsewhere > 0 && behind > 0,
+        `orders on both sides (${elsewhere} elsewhere, ${behind} behind)`,
+      );
+      await waitUntil(
+        `the ${elsewhere} orders on the other partitions to be processed during the backoff`,
+        () => c.stats().processed === elsewhere,
+        backoffMs,
+      );
+      assert.ok(performance.now() - failedAt < backoffMs, 'processed while order 1001 was still waiting');
+      assert.equal(calls.get('1001'), 1, 'order 1001 is still in its backoff');
+      assert.equal(c.stats().deadLettered, 0);
+
+      // Its own partition keeps its order: 1001 is dead-lettered after its retry, then the rest follow.
+      await waitUntil('every order settled', () => settled(c) === 31, 30_000);
+      assert.equal(calls.get('1001'), 2, '1 attempt + MAX_RETRIES (1)');
+      assert.deepEqual([c.stats().processed, c.stats().deadLettered], [30, 1]);
+      const [dead] = await collect(kafka, topics.dlqTopic, 1);
+      assert.equal(decodeDeadLetterHeaders(dead!.message.headers ?? {}).attempts, 2);
+    });
+  }
+
   it('when garbage, unknown schema ids and undecodable bytes arrive, then each is dead-lettered and consumption goes on', async () => {
     const topics = await scenario('garbage');
     const c = await consumer(topics);

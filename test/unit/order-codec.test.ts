@@ -77,9 +77,11 @@ describe('order codec', () => {
 
   describe('reading writer schemas (schema ids resolved through a registry stand-in)', () => {
     /** A codec whose registry knows these writer schemas by id: this is about decoding, not HTTP. */
+    let registryCalls = 0;
     const codecWith = (writers: Record<number, avro.Schema>): OrderCodec => {
       const registry = {
         getSchema: (id: number) => {
+          registryCalls += 1;
           const schema = writers[id];
           return schema === undefined
             ? Promise.reject(Object.assign(new Error('not found'), { status: 404 }))
@@ -102,6 +104,30 @@ describe('order codec', () => {
       const value = frame(1, orderType.toBuffer(order));
       assert.deepEqual(await codec.decode(value), expected);
       assert.deepEqual(codec.decodeCached(value), expected);
+    });
+
+    it('when many records share a schema id, then the registry is asked once for it', async () => {
+      const codec = codecWith({ 1: ours });
+      const value = frame(1, orderType.toBuffer(order));
+      const before = registryCalls;
+      await Promise.all(Array.from({ length: 50 }, () => codec.decode(value)));
+      for (let i = 0; i < 50; i += 1) assert.deepEqual(codec.decodeCached(value), expected);
+      assert.equal(registryCalls - before, 1);
+    });
+
+    it('when a foreign writer sent the price as a double (NaN, Infinity possible), then its records are refused', async () => {
+      const withDouble = JSON.parse(
+        JSON.stringify(ours).replace(
+          /\{"type":"bytes","logicalType":"decimal","precision":12,"scale":2\}/,
+          '"double"',
+        ),
+      ) as avro.Schema;
+      assert.match(JSON.stringify(withDouble), /"price","type":"double"/);
+      const writer = avro.Type.forSchema(withDouble);
+      const codec = codecWith({ 4: withDouble });
+      for (const price of [Number.NaN, Number.POSITIVE_INFINITY, 12.5]) {
+        await assert.rejects(codec.decode(frame(4, writer.toBuffer({ ...order, price }))), DecodeError);
+      }
     });
 
     it('when the body is cut short or has bytes left over, then it is a permanent decode error', async () => {

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import {
   OrderProcessor,
+  type Outcome,
+  type ProcessingContext,
   type DeadLetterSink,
   type IncomingRecord,
   type OrderDecoder,
@@ -50,14 +52,27 @@ function setup(options: { decoder?: OrderDecoder; failures?: number; maxRetries?
     bus: new ConsumerEventBus(),
     logger: pino({ level: 'silent' }),
   });
-  const ctx = { heartbeat: () => Promise.resolve(), shouldAbandon: () => false, deadLetters };
+  const ctx = { deadLetters };
   return { processor, dead, ctx, deadLetters, calls: () => calls };
+}
+
+/**
+ * What a batch handler does with one record: hand it back to the processor after each
+ * `retry-later` (the handlers pause the partition for the backoff in between).
+ */
+async function untilFinal(processor: OrderProcessor, ctx: ProcessingContext): Promise<Outcome> {
+  let outcome = await processor.handle(record, ctx);
+  while (outcome.kind === 'retry-later') {
+    const soFar = { attempt: outcome.attempt + 1, startedAt: outcome.startedAt };
+    outcome = await processor.handle(record, ctx, performance.now(), soFar);
+  }
+  return outcome;
 }
 
 describe('order processor', () => {
   it('when the downstream step always fails transiently, then it is tried 1 + MAX_RETRIES times and dead-lettered', async () => {
     const { processor, dead, ctx, calls } = setup({ failures: Infinity, maxRetries: 3 });
-    const outcome = await processor.handle(record, ctx);
+    const outcome = await untilFinal(processor, ctx);
     assert.equal(outcome.kind, 'dead-lettered');
     assert.equal(calls(), 4);
     assert.equal(decodeDeadLetterHeaders(dead[0]!).attempts, 4);
@@ -65,7 +80,7 @@ describe('order processor', () => {
 
   it('when the failure clears on the second attempt, then the order is processed and not dead-lettered', async () => {
     const { processor, dead, ctx, calls } = setup({ failures: 1 });
-    const outcome = await processor.handle(record, ctx);
+    const outcome = await untilFinal(processor, ctx);
     assert.ok(outcome.kind === 'processed');
     assert.equal(outcome.attempts, 2);
     assert.equal(calls(), 2);
@@ -83,27 +98,23 @@ describe('order processor', () => {
     assert.equal(decodeDeadLetterHeaders(dead[0]!).errorCode, 'KOS_WIRE_FORMAT');
   });
 
-  it('when shutdown starts during a backoff, then the record is abandoned, not dead-lettered', async () => {
-    const { processor, dead, deadLetters } = setup({ failures: Infinity });
-    let asked = 0;
-    const outcome = await processor.handle(record, {
-      heartbeat: () => Promise.resolve(),
-      shouldAbandon: () => ++asked > 1,
-      deadLetters,
-    });
-    assert.equal(outcome.kind, 'abandoned');
+  it('when an attempt fails transiently, then the record comes back at once with its backoff, not dead-lettered', async () => {
+    const { processor, dead, ctx } = setup({ failures: Infinity });
+    const outcome = await processor.handle(record, ctx, 100);
+    assert.ok(outcome.kind === 'retry-later');
+    assert.equal(outcome.attempt, 1);
+    assert.equal(outcome.delayMs, 1);
+    assert.equal(outcome.startedAt, 100);
     assert.equal(dead.length, 0);
   });
 
-  it('when the heartbeat fails during a backoff (partition lost), then the record is abandoned', async () => {
-    const { processor, dead, deadLetters } = setup({ failures: Infinity });
-    const outcome = await processor.handle(record, {
-      heartbeat: () => Promise.reject(new Error('REBALANCE_IN_PROGRESS')),
-      shouldAbandon: () => false,
-      deadLetters,
-    });
-    assert.equal(outcome.kind, 'abandoned');
-    assert.equal(dead.length, 0);
+  it('when a record comes back for a later attempt, then its duration counts from the first attempt', async () => {
+    const { processor, ctx } = setup({ failures: 0 });
+    const startedAt = performance.now() - 2000;
+    const outcome = await processor.handle(record, ctx, performance.now(), { attempt: 3, startedAt });
+    assert.ok(outcome.kind === 'processed');
+    assert.equal(outcome.attempts, 3);
+    assert.ok(outcome.durationSeconds >= 2, `duration ${outcome.durationSeconds} s covers the backoffs`);
   });
 
   describe('synchronous fast path', () => {
@@ -124,8 +135,6 @@ describe('order processor', () => {
       });
       const dead: Record<string, Buffer>[] = [];
       const ctx = {
-        heartbeat: () => Promise.resolve(),
-        shouldAbandon: () => false,
         deadLetters: {
           publish: (_r: IncomingRecord, headers: Record<string, Buffer>) => {
             dead.push(headers);
@@ -150,7 +159,7 @@ describe('order processor', () => {
         calls += 1;
         throw new TransientDownstreamError('flaky');
       });
-      const outcome = await processor.handle(record, ctx);
+      const outcome = await untilFinal(processor, ctx);
       assert.ok(outcome.kind === 'dead-lettered');
       assert.equal(outcome.attempts, 3);
       assert.equal(calls, 3, 'the first, synchronous attempt counts as attempt 1');
@@ -166,11 +175,7 @@ describe('order processor', () => {
         bus: new ConsumerEventBus(),
         logger: pino({ level: 'silent' }),
       });
-      const handled = processor.handle(record, {
-        heartbeat: () => Promise.resolve(),
-        shouldAbandon: () => false,
-        deadLetters: { publish: () => Promise.resolve() },
-      });
+      const handled = processor.handle(record, { deadLetters: { publish: () => Promise.resolve() } });
       assert.ok(handled instanceof Promise);
       assert.equal((await handled).kind, 'processed');
     });
