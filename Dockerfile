@@ -14,14 +14,22 @@ ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 # ---- deps: every dependency, for the TypeScript build -------------------------
 FROM ${NODE_IMAGE} AS deps
+# pipefail: a failing step of the pipe below must fail the build.
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY patches ./patches
 # --ignore-scripts: no dependency needs an install script, and none should run
 # with the build's privileges. Our own postinstall step, patch-package, runs
 # explicitly instead: it fixes kafkajs's read_committed filter (see patches/).
+# Then the files the patches touch (their `+++ b/node_modules/...` paths) are
+# gathered in /patched, for the runtime stage to lay over its own install. A
+# patch that deletes a file cannot be carried that way, so it fails the build.
 RUN npm ci --ignore-scripts --no-audit --no-fund \
- && npx patch-package --error-on-fail
+ && npx patch-package --error-on-fail \
+ && if grep -q '^+++ /dev/null' patches/*.patch; then echo 'a patch deletes a file' >&2; exit 1; fi \
+ && mkdir /patched \
+ && sed -n 's|^+++ b/\(node_modules/.*\)$|\1|p' patches/*.patch | sort -u | xargs cp --parents -t /patched
 
 # ---- build: compile src/ to dist/ --------------------------------------------
 FROM deps AS build
@@ -29,12 +37,11 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# ---- prod-deps: the same patched install without dev dependencies ------------
-FROM deps AS prod-deps
-RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
-
 # ---- runtime: production dependencies and compiled code only -----------------
 FROM ${NODE_IMAGE} AS runtime
+# Declared before the first FROM, NODE_IMAGE is visible to FROM lines only;
+# this re-declaration (default inherited) makes it visible to the label below.
+ARG NODE_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -48,8 +55,14 @@ LABEL org.opencontainers.image.title="kafka-order-system" \
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# node_modules only: no npm cache and no patches/ folder reach the image.
-COPY --from=prod-deps /app/node_modules ./node_modules
+# Production dependencies only, installed here from the lockfile. The
+# postinstall (patch-package, a dev tool) cannot run, hence --ignore-scripts.
+# Nothing of npm's own stays: its cache and logs go to /tmp/npm-cache, and the
+# compile cache Node keeps for npm to /tmp/node-compile-cache; both are deleted.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --cache /tmp/npm-cache \
+ && rm -rf /tmp/npm-cache /tmp/node-compile-cache
+# The kafkajs patch: the patched files from deps, same lockfile, same versions.
+COPY --from=deps /patched/node_modules ./node_modules
 COPY schemas ./schemas
 COPY --from=build /app/dist ./dist
 # Files stay root-owned and read-only to the app user: the process can change

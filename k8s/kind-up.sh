@@ -39,6 +39,15 @@ TAG="$(sed -n 's/^appVersion: *//p' "$CHART/Chart.yaml" | tr -d "\"'")"
 FULLNAME="$RELEASE-kafka-order-system"
 KAFKA="$RELEASE-kafka"
 
+# Helm 4 applies server-side: after a `kubectl scale` of the consumers, kubectl owns .spec.replicas and an upgrade
+# conflicts on it. This script's own upgrades take the field back (the replicas return to the chart's value), so a
+# re-run does not stop there; --server-side=true also moves a release installed by Helm 3 to server-side apply.
+upgrade_args=()
+case "$(helm version --template '{{.Version}}' 2>/dev/null)" in
+  v3.*) ;;
+  *) upgrade_args=(--server-side=true --force-conflicts) ;;
+esac
+
 step "1/7 kind cluster $CLUSTER"
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
   echo "exists"
@@ -71,7 +80,7 @@ fi
 
 step "4/7 helm install $RELEASE (namespace $NAMESPACE)"
 # The producer Job comes in step 6, once everything it talks to is ready.
-helm upgrade --install "$RELEASE" "$CHART" --namespace "$NAMESPACE" --create-namespace \
+helm upgrade --install "$RELEASE" "$CHART" --namespace "$NAMESPACE" --create-namespace "${upgrade_args[@]}" \
   --set producer.enabled=false
 
 step "5/7 waiting for Kafka, the schema registry and the consumers"
@@ -81,7 +90,7 @@ kubectl -n "$NAMESPACE" rollout status "deployment/$FULLNAME-schema-registry" --
 kubectl -n "$NAMESPACE" rollout status "deployment/$FULLNAME-consumer" --timeout=10m
 
 step "6/7 producer Job: $ORDER_COUNT orders at $ORDER_RATE/s, then helm test"
-helm upgrade "$RELEASE" "$CHART" --namespace "$NAMESPACE" --reuse-values \
+helm upgrade "$RELEASE" "$CHART" --namespace "$NAMESPACE" --reuse-values "${upgrade_args[@]}" \
   --set producer.enabled=true --set "producer.count=$ORDER_COUNT" --set "producer.rate=$ORDER_RATE"
 # Each upgrade creates a new Job (named after the release revision); take the newest.
 job="$(kubectl -n "$NAMESPACE" get job -o name --sort-by=.metadata.creationTimestamp \
@@ -91,19 +100,26 @@ kubectl -n "$NAMESPACE" logs "$job" --tail=5
 helm test "$RELEASE" --namespace "$NAMESPACE" --logs
 
 step "7/7 done"
+# A broker pod (Strimzi names them <cluster>-<node pool>-<id>; the chart's node pool is "<release>-dual-role").
+kafka_pod="$(kubectl -n "$NAMESPACE" get pod -l "strimzi.io/name=$KAFKA-kafka" -o jsonpath='{.items[0].metadata.name}')"
 cat <<EOF
 Grafana (user admin, password admin; dashboard "kafka-order-system"):
   kubectl -n $MONITORING_NS port-forward svc/monitoring-grafana 3000:80
   open http://localhost:3000
 Prometheus:
   kubectl -n $MONITORING_NS port-forward svc/monitoring-kube-prometheus-prometheus 9090
-Scale the consumers (up to the 3 partitions of "orders"; more replicas sit idle):
-  kubectl -n $NAMESPACE scale deployment/$FULLNAME-consumer --replicas=2
+Scale the consumers (up to the 3 partitions of "orders"; the chart refuses more, they would sit idle):
+  helm upgrade $RELEASE $CHART -n $NAMESPACE --reuse-values --set consumer.replicas=2 --set producer.enabled=false
+  (kubectl -n $NAMESPACE scale deployment/$FULLNAME-consumer --replicas=2 works too, but under Helm 4 the next
+  helm upgrade then fails with a conflict on .spec.replicas: pass it --force-conflicts, which resets the replicas
+  to the chart's value, or scale with helm as above)
 Send more orders:
-  helm upgrade $RELEASE $CHART -n $NAMESPACE --reuse-values --set producer.count=5000 --set producer.rate=200
+  helm upgrade $RELEASE $CHART -n $NAMESPACE --reuse-values --set producer.enabled=true \\
+    --set producer.count=5000 --set producer.rate=200
 Read the dead-letter topic:
-  kubectl -n $NAMESPACE exec -it $KAFKA-dual-role-0 -- /opt/kafka/bin/kafka-console-consumer.sh \\
-    --bootstrap-server localhost:9092 --topic orders-dlq --from-beginning --property print.headers=true
+  kubectl -n $NAMESPACE exec -it $kafka_pod -- /opt/kafka/bin/kafka-console-consumer.sh \\
+    --bootstrap-server localhost:9092 --topic orders-dlq --from-beginning \\
+    --formatter-property print.headers=true --formatter-property print.key=true
 Tear down:
   kind delete cluster --name $CLUSTER
 EOF

@@ -106,6 +106,11 @@ for image in "$CONSUMER_IMAGE" "$PRODUCER_IMAGE"; do
     [ -n "$(pm image inspect --format "{{index .Labels \"org.opencontainers.image.$label\"}}" "$image")" ] ||
       die "$image lacks the OCI label org.opencontainers.image.$label"
   done
+  # The Dockerfile must re-declare ARG NODE_IMAGE in the runtime stage, else this renders as "docker.io/library/".
+  base_name="$(pm image inspect --format '{{index .Labels "org.opencontainers.image.base.name"}}' "$image")"
+  if [ -z "$base_name" ] || [ "$base_name" != "$BASE_IMAGE_REF" ]; then
+    die "$image: OCI label org.opencontainers.image.base.name is '$base_name', expected '$BASE_IMAGE_REF'"
+  fi
 done
 pm image inspect --format '{{json .Config.ExposedPorts}}' "$CONSUMER_IMAGE" | grep -q '"9464/tcp"' ||
   die "the consumer image does not EXPOSE 9464"
@@ -113,15 +118,36 @@ pm image inspect --format '{{json .Config.ExposedPorts}}' "$PRODUCER_IMAGE" | gr
   die "the producer image does not EXPOSE 9465"
 # Only production dependencies and compiled code; the app user cannot write to /app
 # even where the root filesystem is not mounted read-only.
+# shellcheck disable=SC2016 # the script is expanded by the container's sh
 pm run --rm --network=none --user 10001:10001 --entrypoint sh "$CONSUMER_IMAGE" -c '
   set -e
-  test -f dist/cli/consumer.js && test -f dist/cli/producer.js && test -f schemas/order.avsc
-  test ! -e src && test ! -e node_modules/typescript && test ! -e node_modules/eslint && test ! -e node_modules/tsx
-  test ! -e node_modules/patch-package && test ! -e patches
+  # One command per line: set -e ignores a failure inside an && list unless it is the last command.
+  for f in dist/cli/consumer.js dist/cli/producer.js schemas/order.avsc; do
+    test -f "$f" || { echo "missing: $f" >&2; exit 1; }
+  done
+  for f in src patches node_modules/typescript node_modules/eslint node_modules/tsx node_modules/patch-package; do
+    test ! -e "$f" || { echo "must not be in the image: $f" >&2; exit 1; }
+  done
   grep -q "patched by kafka-order-system" node_modules/kafkajs/src/consumer/filterAbortedMessages.js
   if touch /app/probe 2>/dev/null; then echo "/app is writable by uid 10001" >&2; exit 1; fi
 ' || die "the runtime image holds more than what runs, lacks the kafkajs patch, or /app is writable"
-log "images: user 10001:10001, exec-form node ENTRYPOINT, OCI labels, EXPOSE, production files only, kafkajs patched"
+# No package that only devDependencies need: the lockfile marks those "dev": true.
+# (ajv and @types/node are devDependencies and also production dependencies of
+# @kafkajs/confluent-schema-registry, so they belong in the image.)
+pm run --rm --network=none --read-only --user 10001:10001 --entrypoint node "$CONSUMER_IMAGE" -e '
+  const { existsSync, readFileSync } = require("node:fs");
+  const { packages } = JSON.parse(readFileSync("package-lock.json", "utf8"));
+  const entries = Object.entries(packages).filter(([dir]) => dir !== "");
+  const dev = entries.filter(([dir, p]) => p.dev && existsSync(dir)).map(([dir]) => dir);
+  const needed = ([, p]) => !p.dev && !p.devOptional && !p.optional;
+  const missing = entries.filter((e) => needed(e) && !existsSync(e[0])).map(([dir]) => dir);
+  if (dev.length || missing.length) {
+    console.error("dev-only packages in the image: " + (dev.join(" ") || "none") +
+      "; production packages missing: " + (missing.join(" ") || "none"));
+    process.exit(1);
+  }
+' || die "the runtime node_modules is not exactly the production dependencies of package-lock.json"
+log "images: user 10001:10001, exec-form node ENTRYPOINT, OCI labels (base.name $BASE_IMAGE_REF), EXPOSE, production files only, kafkajs patched"
 
 # ---- 3. run against the local stack ---------------------------------------------------
 consumer_port="$(free_port)"

@@ -186,6 +186,13 @@ export const SETTINGS = {
     'Partitions processed in parallel by one consumer; a retrying order pauses only its own partition.',
     CONSUMER,
   ),
+  lagPollIntervalMs: setting(
+    'LAG_POLL_INTERVAL_MS',
+    intIn(500, 600_000).default(10_000),
+    '10000',
+    "How often the consumer asks the broker for its partitions' lag (end offset minus committed offset), besides the lag it reports after each batch; a stuck or paused partition still shows a growing lag.",
+    CONSUMER,
+  ),
   httpPort: setting(
     'HTTP_PORT',
     intIn(0, 65_535).optional(),

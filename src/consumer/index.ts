@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { ConsumerHealth } from './consumer-health.js';
 import { simulatedDownstream, type DownstreamStep } from './downstream.js';
 import { ConsumerEventBus } from './events.js';
+import { LagPoller } from './lag-poller.js';
 import { OrderProcessor } from './order-processor.js';
 
 export interface ConsumerOptions {
@@ -193,6 +194,16 @@ export async function startConsumer(
     autoCommitInterval: 1000,
     eachBatch: (payload) => handler.handle(payload),
   });
+  const lagPoller = new LagPoller(
+    kafka,
+    config.groupId,
+    config.ordersTopic,
+    () => health.assignedPartitions,
+    bus,
+    logger,
+    config.lagPollIntervalMs,
+  );
+  lagPoller.start();
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -202,6 +213,7 @@ export async function startConsumer(
       await consumer
         .disconnect()
         .catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed'));
+      await lagPoller.stop();
       // After the consumer: no batch can need a partition's producer any more.
       await handler.close();
       await changelog?.stop();

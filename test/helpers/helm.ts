@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { parseManifests, type Manifest } from '../../scripts/validate-manifests.js';
 
@@ -40,6 +41,8 @@ export interface RenderOptions {
   readonly valuesFiles?: readonly string[];
   readonly apiVersions?: readonly string[];
   readonly releaseName?: string;
+  /** The chart directory; CHART_DIR unless given. */
+  readonly chartDir?: string;
 }
 
 export interface RenderResult {
@@ -54,7 +57,7 @@ export function helmTemplate(options: RenderOptions = {}): RenderResult {
   const args = [
     'template',
     options.releaseName ?? 'test',
-    CHART_DIR,
+    options.chartDir ?? CHART_DIR,
     '--namespace',
     'orders',
     '--kube-version',
@@ -82,4 +85,46 @@ export function findObject(manifests: readonly Manifest[], kind: string, nameSuf
       `no ${kind} named *${nameSuffix} in ${manifests.map((m) => `${m.kind}/${m.name}`).join(', ')}`,
     );
   return found;
+}
+
+let notesChartDir: string | undefined;
+
+/**
+ * A copy of the chart that also renders templates/NOTES.txt into a ConfigMap, because `helm template`
+ * never renders NOTES.txt and `helm install --dry-run` needs a cluster. The copy is made once per process.
+ */
+function chartWithNotes(): string {
+  if (notesChartDir !== undefined) return notesChartDir;
+  const dir = mkdtempSync(join(tmpdir(), 'kafka-order-system-notes-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  cpSync(CHART_DIR, dir, { recursive: true });
+  const notes = readFileSync(join(CHART_DIR, 'templates/NOTES.txt'), 'utf8');
+  writeFileSync(
+    join(dir, 'templates/_notes-under-test.tpl'),
+    `{{- define "notes-under-test" -}}\n${notes}\n{{- end }}\n`,
+  );
+  writeFileSync(
+    join(dir, 'templates/notes-under-test.yaml'),
+    [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata:',
+      '  name: notes-under-test',
+      'data:',
+      '  NOTES.txt: {{ include "notes-under-test" . | toJson }}',
+      '',
+    ].join('\n'),
+  );
+  notesChartDir = dir;
+  return dir;
+}
+
+/** The text of NOTES.txt as `helm install` would print it for these values. */
+export function renderNotes(options: Omit<RenderOptions, 'chartDir'> = {}): string {
+  const configMap = findObject(
+    renderChart({ ...options, chartDir: chartWithNotes() }),
+    'ConfigMap',
+    'notes-under-test',
+  );
+  return (configMap.body.data as Record<string, string>)['NOTES.txt'] ?? '';
 }

@@ -161,7 +161,16 @@ describe('order pipeline against the real broker and registry', () => {
       const backoffMs = 8000;
       const c = await consumer(topics, {
         downstream,
-        env: { PROCESSING_MODE: mode, RETRY_BACKOFF_MS: String(backoffMs), MAX_RETRIES: '1' },
+        env: {
+          PROCESSING_MODE: mode,
+          RETRY_BACKOFF_MS: String(backoffMs),
+          MAX_RETRIES: '1',
+          LAG_POLL_INTERVAL_MS: '500',
+        },
+      });
+      const lagSeen = new Map<number, number>();
+      c.bus.on('lag', (entries) => {
+        for (const { partition, lag } of entries) lagSeen.set(partition, lag);
       });
       const [poison] = (await produce(topics, 1)).ledger;
       assert.ok(poison);
@@ -183,6 +192,12 @@ describe('order pipeline against the real broker and registry', () => {
       assert.ok(performance.now() - failedAt < backoffMs, 'processed while order 1001 was still waiting');
       assert.equal(calls.get('1001'), 1, 'order 1001 is still in its backoff');
       assert.equal(c.stats().deadLettered, 0);
+      // The waiting partition's lag grows on /metrics although no batch of it ends (the broker is asked).
+      await waitUntil(
+        `lag of partition ${poison.partition} to show the ${behind + 1} waiting orders`,
+        () => lagSeen.get(poison.partition) === behind + 1,
+        backoffMs,
+      );
 
       // Its own partition keeps its order: 1001 is dead-lettered after its retry, then the rest follow.
       await waitUntil('every order settled', () => settled(c) === 31, 30_000);

@@ -110,6 +110,79 @@ describe('chart consumer pod', { skip: HELM_SKIP }, () => {
   });
 });
 
+function registryPod(options: Parameters<typeof renderChart>[0] = {}): PodSpec {
+  const deployment = findObject(renderChart(options), 'Deployment', '-schema-registry');
+  return (deployment.body.spec as { template: { spec: PodSpec } }).template.spec;
+}
+
+describe('chart schema registry pod', { skip: HELM_SKIP }, () => {
+  // The Confluent image says USER appuser (a name): the kubelet then refuses runAsNonRoot ("image has
+  // non-numeric user (appuser), cannot verify user is non-root") unless the pod gives a numeric uid.
+  for (const [name, options] of [
+    ['the default values', {}],
+    ['ci/auth-values.yaml', { valuesFiles: ['ci/auth-values.yaml'] }],
+    ['ci/networkpolicy-keda-values.yaml', { valuesFiles: ['ci/networkpolicy-keda-values.yaml'] }],
+  ] as const) {
+    test(`when rendered with ${name}, then a registry container that must run as non-root has a numeric, non-zero runAsUser`, () => {
+      const pod = registryPod(options);
+      for (const container of pod.containers) {
+        const effective = { ...pod.securityContext, ...container.securityContext };
+        assert.equal(effective.runAsNonRoot, true, container.name);
+        assert.ok(
+          Number.isInteger(effective.runAsUser) && (effective.runAsUser as number) > 0,
+          `${container.name}: runAsUser ${String(effective.runAsUser)}`,
+        );
+      }
+    });
+  }
+
+  test('when rendered with defaults, then the registry runs as the Confluent images’ appuser (1000:1000) with seccomp RuntimeDefault', () => {
+    assert.deepEqual(registryPod().securityContext, {
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      fsGroup: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const containerSecurity = registryPod().containers[0]!.securityContext ?? {};
+    assert.equal(containerSecurity.allowPrivilegeEscalation, false);
+    assert.deepEqual(containerSecurity.capabilities, { drop: ['ALL'] });
+  });
+
+  test('when values set another uid, then the registry pod uses it', () => {
+    const pod = registryPod({
+      set: {
+        'schemaRegistry.podSecurityContext.runAsUser': 1234,
+        'schemaRegistry.podSecurityContext.runAsGroup': 1234,
+      },
+    });
+    const podSecurity = pod.securityContext ?? {};
+    assert.equal(podSecurity.runAsUser, 1234);
+    assert.equal(podSecurity.runAsGroup, 1234);
+    assert.equal(podSecurity.runAsNonRoot, true);
+  });
+
+  test('when runAsNonRoot is on without a runAsUser, or with uid 0, then rendering fails naming the value to set', () => {
+    const missing = helmTemplate({ set: { 'schemaRegistry.podSecurityContext.runAsUser': null } });
+    assert.equal(missing.ok, false);
+    assert.match(missing.stderr, /runAsNonRoot=true needs a numeric runAsUser/);
+    assert.match(missing.stderr, /schemaRegistry\.podSecurityContext\.runAsUser/);
+    const root = helmTemplate({ set: { 'schemaRegistry.podSecurityContext.runAsUser': 0 } });
+    assert.equal(root.ok, false);
+    assert.match(root.stderr, /runAsUser=0 contradicts runAsNonRoot=true/);
+  });
+
+  test('when runAsNonRoot is off (a platform that assigns the uid), then no runAsUser is needed', () => {
+    const pod = registryPod({
+      set: {
+        'schemaRegistry.podSecurityContext.runAsNonRoot': false,
+        'schemaRegistry.podSecurityContext.runAsUser': null,
+      },
+    });
+    assert.equal(pod.securityContext?.runAsUser, undefined);
+  });
+});
+
 describe('chart monitoring', { skip: HELM_SKIP }, () => {
   const kinds = (options: Parameters<typeof renderChart>[0]) => renderChart(options).map((m) => m.kind);
 
@@ -162,6 +235,28 @@ describe('chart values schema', { skip: HELM_SKIP }, () => {
     const version = helmTemplate({ set: { 'kafka.version': '3.9.0' } });
     assert.equal(version.ok, false);
     assert.match(version.stderr, /kafka\/version/);
+  });
+
+  test('when an image tag or repository is empty, then the schema rejects it, except the app tags (empty = appVersion)', () => {
+    for (const key of [
+      'schemaRegistry.image.tag',
+      'schemaRegistry.image.repository',
+      'consumer.image.repository',
+      'producer.image.repository',
+    ]) {
+      const result = helmTemplate({ set: { [key]: '' } });
+      assert.equal(result.ok, false, key);
+      assert.match(result.stderr, new RegExp(`${key.replaceAll('.', '/')}'?: minLength`), key);
+    }
+    const deployment = findObject(
+      renderChart({ set: { 'consumer.image.tag': '' } }),
+      'Deployment',
+      '-consumer',
+    );
+    const image = (deployment.body.spec as { template: { spec: { containers: { image: string }[] } } })
+      .template.spec.containers[0]!.image;
+    const chart = parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { appVersion: string };
+    assert.equal(image, `kafka-order-system-consumer:${chart.appVersion}`);
   });
 
   test('when kafka is off without external brokers, then rendering fails saying what is missing', () => {

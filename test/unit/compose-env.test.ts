@@ -140,20 +140,33 @@ describe('docker-compose.yml services', () => {
     assert.ok((consumer.expose ?? []).map(String).includes(String(httpPort)));
   });
 
-  it('when Prometheus discovers consumers, then it resolves the consumer service name on the metrics port', () => {
-    const { httpPort } = loadConfig('consumer', serviceEnvironment(service('consumer')));
-    const config = parse(readFileSync('compose/prometheus/prometheus.yml', 'utf8')) as {
-      scrape_configs: {
-        job_name: string;
-        dns_sd_configs?: { names: string[]; type: string; port: number }[];
-      }[];
-    };
-    const dns = config.scrape_configs.flatMap((s) => s.dns_sd_configs ?? []);
-    assert.ok(
-      dns.some((d) => d.names.includes('consumer') && d.type === 'A' && d.port === httpPort),
-      JSON.stringify(dns),
-    );
-  });
+  for (const role of ['consumer', 'producer'] as const) {
+    it(`when Prometheus discovers ${role}s, then its ${role} job resolves the service name on the metrics port`, () => {
+      const s = service(role);
+      const { httpPort } = loadConfig(role, serviceEnvironment(s));
+      assert.ok(
+        httpPort && httpPort > 0,
+        `${role}: HTTP_PORT must be fixed for Prometheus, got ${String(httpPort)}`,
+      );
+      assert.ok(
+        (s.expose ?? []).map(String).includes(String(httpPort)),
+        `${role} does not expose ${httpPort}`,
+      );
+      const config = parse(readFileSync('compose/prometheus/prometheus.yml', 'utf8')) as {
+        scrape_configs: {
+          job_name: string;
+          dns_sd_configs?: { names: string[]; type: string; port: number }[];
+        }[];
+      };
+      const dns = config.scrape_configs
+        .filter((c) => c.job_name === role)
+        .flatMap((c) => c.dns_sd_configs ?? []);
+      assert.ok(
+        dns.some((d) => d.names.includes(role) && d.type === 'A' && d.port === httpPort),
+        JSON.stringify(dns),
+      );
+    });
+  }
 
   it('when our containers run, then they are non-root with a read-only root filesystem and a tmpfs /tmp', () => {
     for (const [name] of APP_SERVICES) {

@@ -53,15 +53,56 @@ app.kubernetes.io/part-of: kafka-order-system
 {{- max 1 (sub (int (include "kafka-order-system.replicationFactor" .)) 1) }}
 {{- end }}
 
-{{/* kafka-order-system.kafkaPort: port of the listener the clients use. */}}
-{{- define "kafka-order-system.kafkaPort" -}}
-{{- if .Values.kafka.listener.tls }}9093{{ else }}9092{{ end }}
+{{/* kafka-order-system.nodePoolName: name of the KafkaNodePool. The default holds the release name, so two releases in
+one namespace never share one. Strimzi names the pods "<cluster>-<pool>-<node id>", which must fit a DNS label (63
+characters; node ids of up to 3 digits are allowed for), so a release name too long for that is cut and followed by a
+hash of it; the name never depends on the replicas. Fails when an explicit name does not fit. */}}
+{{- define "kafka-order-system.nodePoolName" -}}
+{{- $cluster := include "kafka-order-system.clusterName" . }}
+{{- $room := int (sub 63 (add (len $cluster) 1 (len "-999"))) }}
+{{- $name := .Values.kafka.nodePool.name }}
+{{- if not $name }}
+{{- $name = printf "%s-dual-role" .Release.Name }}
+{{- if gt (len $name) $room }}
+{{- $prefix := .Release.Name | trunc (int (sub $room 17)) | trimSuffix "-" }}
+{{- $name = printf "%s-%s-dual-role" $prefix (sha256sum .Release.Name | trunc 6) | trimPrefix "-" }}
+{{- end }}
+{{- end }}
+{{- if gt (len $name) $room }}
+{{- fail (printf "the Kafka pod names %s-%s-<id> would exceed 63 characters, the limit of a pod's hostname: shorten kafka.nodePool.name or kafka.clusterName" $cluster $name) }}
+{{- end }}
+{{- $name }}
 {{- end }}
 
-{{/* kafka-order-system.bootstrapServers: KAFKA_BROKERS of the app and the registry. */}}
+{{/* kafka-order-system.listenerName: name of the Strimzi listener the clients use; defaults to "tls" or "plain". */}}
+{{- define "kafka-order-system.listenerName" -}}
+{{- default (ternary "tls" "plain" .Values.kafka.listener.tls) .Values.kafka.listener.name }}
+{{- end }}
+
+{{/* kafka-order-system.kafkaPort: port of the listener the clients use; defaults to 9093 with TLS, 9092 without. */}}
+{{- define "kafka-order-system.kafkaPort" -}}
+{{- if kindIs "invalid" .Values.kafka.listener.port }}
+{{- if .Values.kafka.listener.tls }}9093{{ else }}9092{{ end }}
+{{- else }}
+{{- int .Values.kafka.listener.port }}
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.bootstrapService: the Service in front of the listener; Strimzi names it
+"<cluster>-kafka-bootstrap" for an internal listener and "<cluster>-kafka-<listener>-bootstrap" for a cluster-ip one. */}}
+{{- define "kafka-order-system.bootstrapService" -}}
+{{- $cluster := include "kafka-order-system.clusterName" . }}
+{{- if eq .Values.kafka.listener.type "cluster-ip" }}
+{{- printf "%s-kafka-%s-bootstrap" $cluster (include "kafka-order-system.listenerName" .) }}
+{{- else }}
+{{- printf "%s-kafka-bootstrap" $cluster }}
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.bootstrapServers: KAFKA_BROKERS of the app, the registry and KEDA. */}}
 {{- define "kafka-order-system.bootstrapServers" -}}
 {{- if .Values.kafka.enabled }}
-{{- printf "%s-kafka-bootstrap:%s" (include "kafka-order-system.clusterName" .) (include "kafka-order-system.kafkaPort" .) }}
+{{- printf "%s:%s" (include "kafka-order-system.bootstrapService" .) (include "kafka-order-system.kafkaPort" .) }}
 {{- else }}
 {{- required "kafka.external.bootstrapServers is required when kafka.enabled=false" .Values.kafka.external.bootstrapServers }}
 {{- end }}
@@ -103,6 +144,20 @@ app.kubernetes.io/part-of: kafka-order-system
 {{- else }}
 {{- required "schemaRegistry.url is required when schemaRegistry.enabled=false" .Values.schemaRegistry.url }}
 {{- end }}
+{{- end }}
+
+{{/* kafka-order-system.registryPodSecurityContext: schemaRegistry.podSecurityContext, checked: the Confluent image
+names its user (USER appuser), so the kubelet refuses runAsNonRoot unless runAsUser gives a numeric, non-zero uid. */}}
+{{- define "kafka-order-system.registryPodSecurityContext" -}}
+{{- $context := .Values.schemaRegistry.podSecurityContext | default dict }}
+{{- if $context.runAsNonRoot }}
+{{- if kindIs "invalid" $context.runAsUser }}
+{{- fail "schemaRegistry.podSecurityContext.runAsNonRoot=true needs a numeric runAsUser: the Confluent image runs as the user name appuser (uid 1000), which the kubelet cannot verify as non-root. Set schemaRegistry.podSecurityContext.runAsUser (1000 for the Confluent images), or runAsNonRoot=false where the platform assigns the uid." }}
+{{- else if le (int $context.runAsUser) 0 }}
+{{- fail (printf "schemaRegistry.podSecurityContext.runAsUser=%v contradicts runAsNonRoot=true" $context.runAsUser) }}
+{{- end }}
+{{- end }}
+{{- toYaml $context }}
 {{- end }}
 
 {{/* kafka-order-system.serviceAccountName: ServiceAccount of the app pods. */}}
