@@ -18,6 +18,8 @@ export interface BenchOptions {
   readonly memoryOrders: number;
   readonly scenarios: readonly Scenario[];
   readonly java: boolean;
+  /** Extra client baselines beside raw kafkajs (today @platformatic/kafka, consume only). */
+  readonly extraClients: boolean;
   readonly outDir: string;
   readonly smoke: boolean;
 }
@@ -37,6 +39,7 @@ export const DEFAULTS: BenchOptions = {
   memoryOrders: 100_000,
   scenarios: ALL_SCENARIOS,
   java: true,
+  extraClients: true,
   outDir: 'bench/results',
   smoke: false,
 };
@@ -69,6 +72,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --memory-orders N     orders of the memory scenario (default ${DEFAULTS.memoryOrders})
   --only S1,S2          scenarios: ${ALL_SCENARIOS.join(', ')}
   --no-java             skip Kafka's Java perf tools
+  --no-extra-clients    skip the @platformatic/kafka consume baseline (it runs on the images' Node LTS)
   --out DIR             where the JSON goes (default ${DEFAULTS.outDir})
 Env: KAFKA_BROKERS, SCHEMA_REGISTRY_URL (like the processes), BENCH_KAFKA_LIBS (kafka-tools jars), JAVA (java binary).`;
 
@@ -103,6 +107,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'memory-orders': { type: 'string' },
       only: { type: 'string' },
       'no-java': { type: 'boolean' },
+      'no-extra-clients': { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -128,6 +133,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     ...(values['memory-orders'] ? { memoryOrders: positive('memory-orders', values['memory-orders']) } : {}),
     scenarios: scenarios as Scenario[],
     java: !values['no-java'],
+    extraClients: !values['no-extra-clients'],
     ...(values.out ? { outDir: values.out } : {}),
   };
 }

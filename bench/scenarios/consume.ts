@@ -1,12 +1,29 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { EachBatchPayload } from 'kafkajs';
 import { startConsumer } from '../../src/consumer/index.js';
 import { ConsumerEventBus } from '../../src/consumer/events.js';
 import { waitUntil } from '../../test/helpers/wait.js';
 import { consumerPerformance } from '../java-tools.js';
-import { encodeOrders, processingModes, quiet, sendRaw, type BenchTopics } from '../kit.js';
+import { encodeOrders, processingModes, quiet, REPO, sendRaw, type BenchTopics } from '../kit.js';
+import { imageNodeBinary } from '../node-lts.js';
 import { spread } from '../stats.js';
 import type { BenchRow } from '../types.js';
 import { fmt, rate, type Sample, type ScenarioContext } from './context.js';
+
+const execFileAsync = promisify(execFile);
+
+/** The images' Node, for the @platformatic/kafka baseline; undefined (baseline skipped) when unavailable. */
+function platformaticNode(ctx: ScenarioContext): string | undefined {
+  if (!ctx.options.extraClients) return undefined;
+  try {
+    return imageNodeBinary();
+  } catch (error) {
+    ctx.kit.warn(`consume: @platformatic/kafka baseline skipped, no Node LTS binary: ${String(error)}`);
+    return undefined;
+  }
+}
 
 /**
  * Every client is timed from joining the group to the last record done, so the
@@ -89,6 +106,36 @@ async function raw(ctx: ScenarioContext, topics: BenchTopics, rep: number): Prom
   return rate(orders, ((doneAt ?? 0) - (joinedAt ?? 0)) / 1000, ctx.recordBytes);
 }
 
+/**
+ * @platformatic/kafka (pure JavaScript, a newer protocol layer than kafkajs) counting records, in a
+ * child process on the images' Node LTS: how far another JavaScript client moves the ceiling.
+ */
+async function platformatic(
+  ctx: ScenarioContext,
+  topics: BenchTopics,
+  rep: number,
+  node: string,
+): Promise<Sample> {
+  const orders = ctx.options.consumeOrders;
+  const script = path.join(REPO, 'bench/clients/platformatic-count.ts');
+  const args = [
+    script,
+    ctx.kit.brokers.join(','),
+    topics.ordersTopic,
+    `${topics.groupId}-platformatic-${rep}`,
+  ];
+  const { stdout } = await execFileAsync(node, [...args, String(orders)], {
+    cwd: REPO,
+    timeout: timeoutMs(orders) + 30_000,
+  });
+  const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+    records?: number;
+    seconds?: number;
+  };
+  if (result.records !== orders || !result.seconds) throw new Error(`platformatic client printed ${stdout}`);
+  return rate(orders, result.seconds, ctx.recordBytes);
+}
+
 /** Kafka's ConsumerPerformance, over the same records after reading `warmup` of them untimed. */
 async function java(ctx: ScenarioContext, topics: BenchTopics, rep: number, warmup: number): Promise<Sample> {
   if (!ctx.java) throw new Error('java tools unavailable');
@@ -117,6 +164,7 @@ export async function consumeScenario(ctx: ScenarioContext): Promise<BenchRow[]>
   const messages = await encodeOrders(ctx.kit.config('producer', topics), ctx.options.consumeOrders + warmup);
   await sendRaw(ctx.kit.kafka, topics.ordersTopic, messages, { chunk: 1000, idempotent: true });
 
+  const node = platformaticNode(ctx);
   const clients: Client[] = [
     ...processingModes().map((mode) => ({
       client: 'ours',
@@ -125,6 +173,16 @@ export async function consumeScenario(ctx: ScenarioContext): Promise<BenchRow[]>
       run: (t: BenchTopics, r: number) => ours(ctx, t, mode, r),
     })),
     { client: 'raw-kafkajs', mode: 'at-least-once', inProcess: true, run: (t, r) => raw(ctx, t, r) },
+    ...(node
+      ? [
+          {
+            client: 'raw-platformatic',
+            mode: 'at-least-once',
+            inProcess: false,
+            run: (t: BenchTopics, r: number) => platformatic(ctx, t, r, node),
+          },
+        ]
+      : []),
     ...(ctx.java
       ? [
           {
