@@ -37,7 +37,14 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-const result = await runProducer(config, { logger, signal: abort.signal });
+const result = await runProducer(config, { logger, signal: abort.signal }).catch((error: unknown) => {
+  // Typically the brokers stayed unreachable through every connection retry: say so plainly, exit 1.
+  logger.error(
+    { err: error, brokers: config.brokers },
+    `Could not produce to ${config.brokers.join(',')}: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  process.exit(1);
+});
 const unacknowledged = result.requested - result.acknowledged;
 if (result.failed > 0 || (unacknowledged > 0 && !abort.signal.aborted)) {
   logger.error({ failed: result.failed, unacknowledged }, 'Some orders were not acknowledged');
