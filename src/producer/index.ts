@@ -6,7 +6,7 @@ import { generateOrders, seededRandom, type GeneratedOrder } from '../domain/ord
 import { createKafka } from '../adapters/kafka/client.js';
 import { startHttpServer } from '../adapters/http/server.js';
 import { registerProducerMetrics } from '../adapters/metrics/producer-metrics.js';
-import { pushFinalMetrics } from '../adapters/metrics/pushgateway.js';
+import { PUSHGATEWAY_JOB, pushFinalMetrics } from '../adapters/metrics/pushgateway.js';
 import { createMetricsRegistry } from '../adapters/metrics/registry.js';
 import { OrderCodec } from '../adapters/registry/order-codec.js';
 import { registryReachable } from '../adapters/registry/registry-probe.js';
@@ -120,7 +120,7 @@ export async function runProducer(config: AppConfig, options: ProducerOptions = 
       `Producer finished: ${totals.acknowledged} acknowledged (${totals.invalid} deliberately invalid), ${totals.failed} failed`,
     );
     if (config.pushgatewayUrl)
-      await pushFinalMetrics(config.pushgatewayUrl, metrics, 'order-producer', logger);
+      await pushFinalMetrics(config.pushgatewayUrl, metrics, PUSHGATEWAY_JOB, logger);
     await http?.close();
   }
 

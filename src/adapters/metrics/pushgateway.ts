@@ -9,6 +9,9 @@ const PUSH_TIMEOUT_MS = 5000;
  * so the gateway holds the last run, not a sum of stale runs.
  * Never throws: a missing gateway must not fail a Job that did its work.
  */
+/** The `job` label of the producer's pushed totals (kept by Prometheus with honor_labels). */
+export const PUSHGATEWAY_JOB = 'order-producer';
+
 export async function pushFinalMetrics(
   url: string,
   registry: Registry,
