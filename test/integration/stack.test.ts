@@ -302,6 +302,24 @@ describe('local stack, bad input', () => {
     }
   });
 
+  it('when the stack is not ready in time, then up exits 5 naming the log file with its last lines, and leaves no process behind', async () => {
+    const stateDir = newStateDir('slow');
+    try {
+      // No JVM answers within a second: the readiness wait gives up.
+      const env = stackEnv(stateDir, await freePorts(3), { STACK_READY_TIMEOUT_MS: '1000' });
+      const result = await runCli(['up'], env, 120_000);
+      assert.equal(result.code, 5, result.output);
+      assert.match(result.output, /the (broker|registry) .*\(last probe: /);
+      assert.match(
+        result.output,
+        new RegExp(`Read ${stateDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\S+\\.log; its last lines:`),
+      );
+      assert.deepEqual(findOurProcesses(stateDir), []);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
   it('when a pid file names a process that has exited, then status reports stopped and removes it', async () => {
     const stateDir = newStateDir('stale');
     try {
