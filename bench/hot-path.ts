@@ -82,8 +82,6 @@ const processor = new OrderProcessor({
   downstream: simulatedDownstream(0),
   policy: { maxRetries: 3, backoffMs: 10, strategy: 'fixed', maxBackoffMs: 10, jitter: 0 },
   groupId: 'bench',
-  bus,
-  logger: quiet,
 });
 await codec.decode(batches[0]?.[0]?.value ?? null);
 const ours = new AtLeastOnceHandler(

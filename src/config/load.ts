@@ -1,3 +1,4 @@
+import { longestRegistryCallMs } from '../adapters/registry/schema-registry-client.js';
 import { SETTINGS, type SettingKey, type SettingValues } from './settings.js';
 import { ConfigError } from '../errors.js';
 import { COMMIT_MARGIN_MS, transactionCloseAfterMs, type RetryPolicy } from '../domain/retry-policy.js';
@@ -54,11 +55,12 @@ export function loadConfig(
     // Backoffs happen outside transactions (the partition is paused), so one attempt is the longest a
     // record holds one open.
     if (role === 'consumer' && v.processingMode === 'exactly-once') {
-      if (transactionCloseAfterMs(v.transactionTimeoutMs, v.registryTimeoutMs) < MIN_TRANSACTION_OPEN_MS) {
+      const attemptMs = longestRegistryCallMs(v.registryTimeoutMs);
+      if (transactionCloseAfterMs(v.transactionTimeoutMs, attemptMs) < MIN_TRANSACTION_OPEN_MS) {
         problems.push(
-          `TRANSACTION_TIMEOUT_MS=${v.transactionTimeoutMs}: must be at least ${v.registryTimeoutMs + COMMIT_MARGIN_MS + MIN_TRANSACTION_OPEN_MS} ` +
-            `(one attempt may wait SCHEMA_REGISTRY_TIMEOUT_MS=${v.registryTimeoutMs} for the registry, ` +
-            `plus ${COMMIT_MARGIN_MS} ms to commit and ${MIN_TRANSACTION_OPEN_MS} ms of processing)`,
+          `TRANSACTION_TIMEOUT_MS=${v.transactionTimeoutMs}: must be at least ${attemptMs + COMMIT_MARGIN_MS + MIN_TRANSACTION_OPEN_MS} ` +
+            `(one attempt may wait ${attemptMs} ms for the registry, two calls of SCHEMA_REGISTRY_TIMEOUT_MS=${v.registryTimeoutMs} ` +
+            `and the client's pause between them, plus ${COMMIT_MARGIN_MS} ms to commit and ${MIN_TRANSACTION_OPEN_MS} ms of processing)`,
         );
       }
     }

@@ -120,7 +120,7 @@ export const SETTINGS = {
     'TRANSACTION_TIMEOUT_MS',
     intIn(1000, 900_000).default(60_000),
     '60000',
-    'Broker-side transaction timeout. A transaction stops taking records once open for this minus SCHEMA_REGISTRY_TIMEOUT_MS minus 5 s, so a slow attempt during an outage never outlives it (backoffs happen between transactions); startup rejects a value that leaves under 1 s.',
+    "Broker-side transaction timeout. A transaction stops taking records once open for this minus one attempt's longest registry wait (2 × SCHEMA_REGISTRY_TIMEOUT_MS + 1 s) minus 5 s, so a slow attempt during an outage never outlives it (backoffs happen between transactions); startup rejects a value that leaves under 1 s.",
     CONSUMER,
   ),
   groupId: setting(

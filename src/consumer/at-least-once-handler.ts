@@ -33,7 +33,14 @@ export class AtLeastOnceHandler implements BatchHandler {
     let lastDone: string | undefined;
     const loop = new EventLoopYield();
     // A record whose backoff just ended comes first in its partition's batch: it goes on counting attempts.
-    let soFar = batch.messages[0] && this.#retries.take(batch.partition, batch.messages[0].offset);
+    const first = batch.messages[0];
+    const parked = first && this.#retries.take(batch.partition, first.offset);
+    if (first && parked && !parked.due) {
+      // Back before its backoff is over (kafkajs restarted its consumer and forgot the pause): wait on.
+      this.#retries.park(batch.partition, first.offset, parked.soFar, parked.remainingMs, pause);
+      return;
+    }
+    let soFar = parked?.soFar;
     // kafkajs's isStale() builds a JSON key per call, a tenth of a good order's cost: ask at the
     // checkpoints and after any order that awaited something (time passed, a rebalance may have begun).
     let askAbandon = true;
@@ -48,10 +55,12 @@ export class AtLeastOnceHandler implements BatchHandler {
       const outcome: Outcome = handled instanceof Promise ? await handled : handled;
       if (outcome.kind === 'retry-later') {
         // Only this partition waits; the batch ends here, so nothing from this record on is committed.
-        if (!shouldAbandon()) {
-          const next = { attempt: outcome.attempt + 1, startedAt: outcome.startedAt };
-          this.#retries.park(batch.partition, message.offset, next, outcome.delayMs, pause);
-        }
+        const next = { attempt: outcome.attempt + 1, startedAt: outcome.startedAt };
+        if (
+          !shouldAbandon() &&
+          this.#retries.park(batch.partition, message.offset, next, outcome.delayMs, pause)
+        )
+          this.recorder.record(outcome);
         break;
       }
       this.recorder.record(outcome);

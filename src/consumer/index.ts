@@ -144,8 +144,6 @@ export async function startConsumer(
     downstream: options.downstream ?? simulatedDownstream(config.simulatedFailureRate),
     policy: retryPolicyFrom(config),
     groupId: config.groupId,
-    bus,
-    logger,
   });
 
   let stopping = false;

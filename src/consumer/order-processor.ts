@@ -2,9 +2,7 @@ import { classifyError, type ErrorClassification } from '../errors.js';
 import { buildDeadLetterHeaders } from '../domain/dead-letter.js';
 import { assertValidOrder, type Order } from '../domain/order.js';
 import { decideAfterFailure, type RetryPolicy } from '../domain/retry-policy.js';
-import type { Logger } from '../logger.js';
 import type { DownstreamStep } from './downstream.js';
-import type { ConsumerEventBus } from './events.js';
 
 /** One record as read from the orders topic. */
 export interface IncomingRecord {
@@ -71,7 +69,10 @@ export type Outcome =
   | {
       readonly kind: 'retry-later';
       readonly record: IncomingRecord;
+      readonly failure: ErrorClassification;
       readonly attempt: number;
+      /** MAX_RETRIES, for the retry's log line. */
+      readonly maxRetries: number;
       readonly delayMs: number;
       readonly startedAt: number;
       readonly finishedAt: number;
@@ -82,8 +83,6 @@ export interface OrderProcessorDeps {
   readonly downstream: DownstreamStep;
   readonly policy: RetryPolicy;
   readonly groupId: string;
-  readonly bus: ConsumerEventBus;
-  readonly logger: Logger;
   readonly random?: () => number;
   readonly now?: () => number;
 }
@@ -157,7 +156,7 @@ export class OrderProcessor {
     error: unknown,
     { attempt, startedAt }: AttemptSoFar,
   ): Promise<Outcome> {
-    const { bus, policy, logger } = this.#deps;
+    const { policy } = this.#deps;
     const failure = classifyError(error);
     const decision = decideAfterFailure(policy, attempt, failure.retriable, this.#deps.random);
     if (decision.action === 'dead-letter') {
@@ -172,26 +171,13 @@ export class OrderProcessor {
         finishedAt,
       };
     }
-    logger.warn(
-      {
-        partition: record.partition,
-        offset: record.offset,
-        code: failure.code,
-        attempt,
-        delayMs: decision.delayMs,
-      },
-      `Retry ${attempt}/${policy.maxRetries} for ${where(record)} in ${decision.delayMs} ms: ${failure.message}`,
-    );
-    bus.emit('order.retrying', {
-      partition: record.partition,
-      reason: failure.code,
-      attempt,
-      delayMs: decision.delayMs,
-    });
+    // Logged and counted by the OutcomeRecorder once the caller has really scheduled the retry.
     return {
       kind: 'retry-later',
       record,
+      failure,
       attempt,
+      maxRetries: policy.maxRetries,
       delayMs: decision.delayMs,
       startedAt,
       finishedAt: performance.now(),

@@ -42,7 +42,19 @@ export class OutcomeRecorder {
         `Successfully processed order ${order.orderId}: ${order.product} - $${formatCents(order.priceCents)} | ` +
           `running average $${formatCents(this.average.averageCents)} over ${this.average.count.toString()} orders`,
       );
-    } else if (outcome.kind === 'dead-lettered') {
+    } else if (outcome.kind === 'retry-later') {
+      const { record, failure, attempt, maxRetries, delayMs } = outcome;
+      this.logger.warn(
+        { partition: record.partition, offset: record.offset, code: failure.code, attempt, delayMs },
+        `Retry ${attempt}/${maxRetries} for ${where(record)} in ${delayMs} ms: ${failure.message}`,
+      );
+      this.bus.emit('order.retrying', {
+        partition: record.partition,
+        reason: failure.code,
+        attempt,
+        delayMs,
+      });
+    } else {
       const { record, failure, attempts } = outcome;
       this.counters.deadLettered += 1;
       this.bus.emit('order.dead_lettered', {

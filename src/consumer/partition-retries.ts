@@ -5,9 +5,18 @@ export type PausePartition = () => () => void;
 
 interface ParkedRecord extends AttemptSoFar {
   readonly offset: string;
+  /** performance.now() when the backoff is over. */
+  readonly dueAt: number;
   readonly resume: () => void;
   readonly timer: NodeJS.Timeout;
 }
+
+/** What `take` found for the first record of a batch. */
+export type Parked =
+  /** Its backoff is over: process it as this attempt. */
+  | { readonly due: true; readonly soFar: AttemptSoFar }
+  /** Back too early (kafkajs restarted its consumer and forgot the pause): wait `remainingMs` more. */
+  | { readonly due: false; readonly soFar: AttemptSoFar; readonly remainingMs: number };
 
 /**
  * Backoffs that block only their own partition. kafkajs fetches every
@@ -20,32 +29,51 @@ interface ParkedRecord extends AttemptSoFar {
  */
 export class PartitionRetries {
   readonly #parked = new Map<number, ParkedRecord>();
+  /** The partitions of the last assignment; undefined until the first one. */
+  #owned: ReadonlySet<number> | undefined;
 
-  /** Pause `partition` for `delayMs`; its record at `offset` comes back as attempt `next.attempt`. */
-  park(partition: number, offset: string, next: AttemptSoFar, delayMs: number, pause: PausePartition): void {
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /**
+   * Pause `partition` for `delayMs`; its record at `offset` comes back as attempt `next.attempt`.
+   * False (nothing paused) when the partition is no longer ours: the next owner starts it afresh.
+   */
+  park(
+    partition: number,
+    offset: string,
+    next: AttemptSoFar,
+    delayMs: number,
+    pause: PausePartition,
+  ): boolean {
     this.#release(partition);
+    if (this.#owned && !this.#owned.has(partition)) return false;
     const resume = pause();
     const timer = setTimeout(resume, delayMs);
     // A pending backoff must not keep a stopping process alive.
     timer.unref();
-    this.#parked.set(partition, { offset, resume, timer, ...next });
+    this.#parked.set(partition, { offset, resume, timer, dueAt: this.now() + delayMs, ...next });
+    return true;
   }
 
   /**
-   * Where the record at `offset` of `partition` stands: its next attempt when it is the parked record,
-   * else undefined (a first attempt). Either way the partition's parked entry is used up.
+   * Where the record at `offset` of `partition` stands: undefined for a first attempt, else its next
+   * attempt and whether its backoff is over. Either way the partition's parked entry is used up.
    */
-  take(partition: number, offset: string): AttemptSoFar | undefined {
+  take(partition: number, offset: string): Parked | undefined {
     const parked = this.#parked.get(partition);
     if (parked === undefined) return undefined;
     this.#release(partition);
-    return parked.offset === offset ? { attempt: parked.attempt, startedAt: parked.startedAt } : undefined;
+    if (parked.offset !== offset) return undefined;
+    const soFar = { attempt: parked.attempt, startedAt: parked.startedAt };
+    const remainingMs = parked.dueAt - this.now();
+    return remainingMs > 0 ? { due: false, soFar, remainingMs } : { due: true, soFar };
   }
 
-  /** Partitions we no longer own: their records restart at attempt 1 wherever they are read next. */
+  /** The group's new assignment: records of partitions we lost restart at attempt 1 wherever they go. */
   keepOnly(partitions: readonly number[]): void {
-    const kept = new Set(partitions);
-    for (const partition of [...this.#parked.keys()]) if (!kept.has(partition)) this.#release(partition);
+    this.#owned = new Set(partitions);
+    for (const partition of [...this.#parked.keys()])
+      if (!this.#owned.has(partition)) this.#release(partition);
   }
 
   /** Drops every parked record (and resumes its partition, so kafkajs is left with nothing paused). */

@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { AppConfig } from '../config/load.js';
 import { transactionCloseAfterMs } from '../domain/retry-policy.js';
+import { longestRegistryCallMs } from '../adapters/registry/schema-registry-client.js';
 import {
   emptyStats,
   serializeStats,
@@ -71,7 +72,10 @@ export class TransactionalHandler implements BatchHandler {
     private readonly isStopping: () => boolean,
   ) {
     // loadConfig guarantees this is positive in exactly-once mode.
-    this.#closeAfterMs = transactionCloseAfterMs(config.transactionTimeoutMs, config.registryTimeoutMs);
+    this.#closeAfterMs = transactionCloseAfterMs(
+      config.transactionTimeoutMs,
+      longestRegistryCallMs(config.registryTimeoutMs),
+    );
   }
 
   transactionalId(partition: number): string {
@@ -117,7 +121,13 @@ export class TransactionalHandler implements BatchHandler {
     }
 
     // A record whose backoff just ended comes first: it goes on counting attempts.
-    let soFar = first && this.#retries.take(partition, first.offset);
+    const parked = first && this.#retries.take(partition, first.offset);
+    if (first && parked && !parked.due) {
+      // Back before its backoff is over (kafkajs restarted its consumer and forgot the pause): wait on.
+      this.#retries.park(partition, first.offset, parked.soFar, parked.remainingMs, pause);
+      return;
+    }
+    let soFar = parked?.soFar;
     let start = 0;
     while (start < pending.length) {
       if (shouldAbandon()) return;
@@ -133,9 +143,9 @@ export class TransactionalHandler implements BatchHandler {
       if (result.retryLater) {
         // Only this partition waits for the backoff; the next fetch starts again at the waiting record.
         const { record, attempt, startedAt, delayMs } = result.retryLater;
-        if (!shouldAbandon()) {
-          this.#retries.park(partition, record.offset, { attempt: attempt + 1, startedAt }, delayMs, pause);
-        }
+        const next = { attempt: attempt + 1, startedAt };
+        if (!shouldAbandon() && this.#retries.park(partition, record.offset, next, delayMs, pause))
+          this.recorder.record(result.retryLater);
         return;
       }
       start += result.outcomes.length;

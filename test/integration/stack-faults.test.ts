@@ -118,7 +118,8 @@ describe('recovery from broker and registry outages', { skip }, () => {
       { logger: quietLogger, keepLedger: true, http: false },
     );
     await stopRegistry();
-    // A record takes up to 4 × 1 s + 3 × 0.5 s = 5.5 s, so a transaction takes records for 15 − 5.5 − 5 = 4.5 s.
+    // One attempt waits at most 2 × 1 s + 1 s on the registry, so a transaction takes records for 15 − 3 − 5 = 7 s;
+    // the 0.5 s backoffs happen between transactions.
     const env = {
       RETRY_BACKOFF_MS: '500',
       MAX_RETRIES: '3',

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
 import {
   OrderProcessor,
   type Outcome,
@@ -9,7 +8,6 @@ import {
   type IncomingRecord,
   type OrderDecoder,
 } from '../../src/consumer/order-processor.js';
-import { ConsumerEventBus } from '../../src/consumer/events.js';
 import { decodeDeadLetterHeaders } from '../../src/domain/dead-letter.js';
 import type { Order } from '../../src/domain/order.js';
 import { TransientDownstreamError, WireFormatError } from '../../src/errors.js';
@@ -49,8 +47,6 @@ function setup(options: { decoder?: OrderDecoder; failures?: number; maxRetries?
       jitter: 0,
     },
     groupId: 'g',
-    bus: new ConsumerEventBus(),
-    logger: pino({ level: 'silent' }),
   });
   const ctx = { deadLetters };
   return { processor, dead, ctx, deadLetters, calls: () => calls };
@@ -124,14 +120,11 @@ describe('order processor', () => {
     };
 
     function syncSetup(downstream: () => undefined) {
-      const bus = new ConsumerEventBus();
       const processor = new OrderProcessor({
         decoder: cachedDecoder,
         downstream,
         policy: { maxRetries: 2, backoffMs: 1, strategy: 'fixed', maxBackoffMs: 1, jitter: 0 },
         groupId: 'g',
-        bus,
-        logger: pino({ level: 'silent' }),
       });
       const dead: Record<string, Buffer>[] = [];
       const ctx = {
@@ -172,8 +165,6 @@ describe('order processor', () => {
         downstream: () => undefined,
         policy: { maxRetries: 0, backoffMs: 1, strategy: 'fixed', maxBackoffMs: 1, jitter: 0 },
         groupId: 'g',
-        bus: new ConsumerEventBus(),
-        logger: pino({ level: 'silent' }),
       });
       const handled = processor.handle(record, { deadLetters: { publish: () => Promise.resolve() } });
       assert.ok(handled instanceof Promise);

@@ -27,11 +27,34 @@ describe('partition retries', () => {
     assert.equal(p0.state.resumes, 1);
   });
 
-  it('when the parked record comes back, then it continues with its next attempt, once', () => {
-    const retries = new PartitionRetries();
-    retries.park(1, '42', { attempt: 2, startedAt: 7 }, 10_000, partitionSwitch().pause);
-    assert.deepEqual(retries.take(1, '42'), { attempt: 2, startedAt: 7 });
+  it('when the parked record comes back after its backoff, then it continues with its next attempt, once', () => {
+    let now = 1000;
+    const retries = new PartitionRetries(() => now);
+    retries.park(1, '42', { attempt: 2, startedAt: 7 }, 500, partitionSwitch().pause);
+    now = 1500;
+    assert.deepEqual(retries.take(1, '42'), { due: true, soFar: { attempt: 2, startedAt: 7 } });
     assert.equal(retries.take(1, '42'), undefined, 'used up');
+    assert.equal(retries.size, 0);
+  });
+
+  it('when the parked record comes back early (kafkajs restarted its consumer), then it is told how long to wait on', () => {
+    let now = 1000;
+    const retries = new PartitionRetries(() => now);
+    retries.park(1, '42', { attempt: 2, startedAt: 7 }, 500, partitionSwitch().pause);
+    now = 1200;
+    assert.deepEqual(retries.take(1, '42'), {
+      due: false,
+      soFar: { attempt: 2, startedAt: 7 },
+      remainingMs: 300,
+    });
+  });
+
+  it('when a batch of a partition we no longer own ends in a retry, then nothing is parked or paused', () => {
+    const retries = new PartitionRetries();
+    const p2 = partitionSwitch();
+    retries.keepOnly([0, 1]);
+    assert.equal(retries.park(2, '9', { attempt: 2, startedAt: 0 }, 10_000, p2.pause), false);
+    assert.equal(p2.state.pauses, 0);
     assert.equal(retries.size, 0);
   });
 

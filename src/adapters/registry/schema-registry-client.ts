@@ -2,6 +2,16 @@ import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-sc
 import type { AppConfig } from '../../config/load.js';
 import { LOGICAL_TYPES } from './decimal-type.js';
 
+/** One quick internal retry; our own retry policy owns the longer story. */
+const CLIENT_RETRY = { retries: 1, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 } as const;
+
+/** The longest one registry lookup can take: every try runs into the timeout, plus the pauses between. */
+export function longestRegistryCallMs(timeoutMs: number): number {
+  return (
+    (CLIENT_RETRY.retries + 1) * timeoutMs + CLIENT_RETRY.retries * CLIENT_RETRY.maxRetryTimeInSecs * 1000
+  );
+}
+
 /** The registry client with our logical types, auth and a per-call timeout. */
 export function createSchemaRegistry(config: AppConfig): SchemaRegistry {
   const auth =
@@ -13,8 +23,7 @@ export function createSchemaRegistry(config: AppConfig): SchemaRegistry {
       host: config.schemaRegistryUrl,
       clientId: config.clientId,
       ...(auth ? { auth } : {}),
-      // One quick internal retry; our own retry policy owns the longer story.
-      retry: { retries: 1, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 },
+      retry: { ...CLIENT_RETRY },
       middlewares: [timeoutMiddleware(config.registryTimeoutMs)],
     },
     { [SchemaType.AVRO]: { logicalTypes: LOGICAL_TYPES } },
