@@ -73,22 +73,29 @@ describe('exactly-once aggregate under faults', () => {
       consumerProcess(topics),
       consumerProcess(topics),
     ];
+    // 40 s of production: each kill stalls the group for up to a session timeout (6 s) while
+    // the dead member is expired, so five kills need that long to all land mid-stream.
+    let producerFinished = false;
     const producing = runProducer(
       testConfig('producer', topics, {
         ORDER_COUNT: '20000',
-        ORDER_RATE: '2500',
+        ORDER_RATE: '500',
         INVALID_RATIO: '0.05',
         PRODUCER_SEED: '20000',
       }),
       { logger: quietLogger, keepLedger: true, http: false },
-    );
+    ).finally(() => {
+      producerFinished = true;
+    });
 
     await withChangelog(kafka, topics, async (changelog) => {
       let kills = 0;
       let lastProgress = -1n;
-      while (kills < 5) {
+      while (kills < 5 && !producerFinished) {
         // Kill only while work is flowing, so each kill lands mid-stream.
-        await waitForSettled(changelog, topics.ordersTopic, lastProgress + 501n, 120_000);
+        const target = lastProgress + 501n < 20_000n ? lastProgress + 501n : 20_000n;
+        await waitForSettled(changelog, topics.ordersTopic, target, 120_000);
+        if (producerFinished) break;
         const t = totals(changelog.all(), topics.ordersTopic);
         lastProgress = t.orders + t.deadLettered;
         const victim = Math.floor(random() * live.length);
@@ -97,6 +104,7 @@ describe('exactly-once aggregate under faults', () => {
         live[victim] = consumerProcess(topics);
         kills += 1;
       }
+      assert.equal(kills, 5, 'all five kills landed while orders were still being produced');
 
       const produced = await producing;
       assert.equal(produced.acknowledged, 20_000);
