@@ -75,7 +75,7 @@ describe('exactly-once aggregate under faults', () => {
     ];
     // 40 s of production: each kill stalls the group for up to a session timeout (6 s) while
     // the dead member is expired, so five kills need that long to all land mid-stream.
-    let producerFinished = false;
+    const production = { finished: false };
     const producing = runProducer(
       testConfig('producer', topics, {
         ORDER_COUNT: '20000',
@@ -85,17 +85,17 @@ describe('exactly-once aggregate under faults', () => {
       }),
       { logger: quietLogger, keepLedger: true, http: false },
     ).finally(() => {
-      producerFinished = true;
+      production.finished = true;
     });
 
     await withChangelog(kafka, topics, async (changelog) => {
       let kills = 0;
       let lastProgress = -1n;
-      while (kills < 5 && !producerFinished) {
+      while (kills < 5) {
         // Kill only while work is flowing, so each kill lands mid-stream.
         const target = lastProgress + 501n < 20_000n ? lastProgress + 501n : 20_000n;
         await waitForSettled(changelog, topics.ordersTopic, target, 120_000);
-        if (producerFinished) break;
+        if (production.finished) break;
         const t = totals(changelog.all(), topics.ordersTopic);
         lastProgress = t.orders + t.deadLettered;
         const victim = Math.floor(random() * live.length);
