@@ -15,7 +15,7 @@ import { TransactionalHandler } from './transactional-handler.js';
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js';
 import { registerConsumerMetrics } from '../adapters/metrics/consumer-metrics.js';
 import { createMetricsRegistry } from '../adapters/metrics/registry.js';
-import { OrderCodec } from '../adapters/registry/order-codec.js';
+import { OrderCodec, subjectFor } from '../adapters/registry/order-codec.js';
 import { registryReachable } from '../adapters/registry/registry-probe.js';
 import { createSchemaRegistry } from '../adapters/registry/schema-registry-client.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -64,6 +64,21 @@ export function consumerBanner(config: AppConfig): string[] {
     `DLQ topic: ${config.dlqTopic}`,
     'Waiting for messages...',
   ];
+}
+
+/**
+ * While the group is being joined, fetch the subject's latest schema, so the first batch does not
+ * wait for the registry. Best effort: any other id, or a failure here, is fetched when first seen.
+ */
+function preloadWriterSchema(codec: OrderCodec, topic: string, logger: Logger): void {
+  codec.preload(topic).then(
+    (id) => {
+      if (id === undefined) logger.info(`No schema registered under ${subjectFor(topic)} yet`);
+      else logger.debug({ schemaId: id }, `Cached the latest schema of ${subjectFor(topic)}`);
+    },
+    (error: unknown) =>
+      logger.warn({ err: error }, `Could not preload ${subjectFor(topic)}; records will fetch it`),
+  );
 }
 
 export async function startConsumer(
@@ -139,8 +154,10 @@ export async function startConsumer(
   let retried = 0;
   bus.on('order.retrying', () => (retried += 1));
 
+  const codec = new OrderCodec(createSchemaRegistry(config));
+  preloadWriterSchema(codec, config.ordersTopic, logger);
   const processor = new OrderProcessor({
-    decoder: new OrderCodec(createSchemaRegistry(config)),
+    decoder: codec,
     downstream: options.downstream ?? simulatedDownstream(config.simulatedFailureRate),
     policy: retryPolicyFrom(config),
     groupId: config.groupId,

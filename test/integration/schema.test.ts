@@ -41,6 +41,24 @@ describe('order schema contract in the registry', () => {
     assert.equal(compat.compatibilityLevel ?? compat.compatibility, 'BACKWARD');
   });
 
+  it('when a consumer starts, then it can cache the registered schema before the first record arrives', async () => {
+    const topic = uniqueName('preload');
+    const producerCodec = new OrderCodec(createSchemaRegistry(config));
+    const id = await producerCodec.register(topic);
+    const value = producerCodec.encode({
+      orderId: '1001',
+      product: 'Laptop',
+      priceCents: 85932n,
+      createdAtMs: 1_700_000_000_000,
+    });
+
+    const consumerCodec = new OrderCodec(createSchemaRegistry(config));
+    assert.equal(consumerCodec.decodeCached(value), undefined, 'nothing cached before preload');
+    assert.equal(await consumerCodec.preload(topic), id);
+    assert.equal(consumerCodec.decodeCached(value)?.priceCents, 85932n);
+    assert.equal(await consumerCodec.preload(uniqueName('unregistered')), undefined);
+  });
+
   it('when a new field has a default, then the registry accepts it; without a default, it is rejected', async () => {
     const topic = uniqueName('evolve');
     await new OrderCodec(createSchemaRegistry(config)).register(topic);

@@ -78,8 +78,17 @@ describe('order codec', () => {
   describe('reading writer schemas (schema ids resolved through a registry stand-in)', () => {
     /** A codec whose registry knows these writer schemas by id: this is about decoding, not HTTP. */
     let registryCalls = 0;
-    const codecWith = (writers: Record<number, avro.Schema>): OrderCodec => {
+    const codecWith = (
+      writers: Record<number, avro.Schema>,
+      latest: Record<string, number> = {},
+    ): OrderCodec => {
       const registry = {
+        getLatestSchemaId: (subject: string) => {
+          const id = latest[subject];
+          return id === undefined
+            ? Promise.reject(Object.assign(new Error('not found'), { status: 404 }))
+            : Promise.resolve(id);
+        },
         getSchema: (id: number) => {
           registryCalls += 1;
           const schema = writers[id];
@@ -104,6 +113,20 @@ describe('order codec', () => {
       const value = frame(1, orderType.toBuffer(order));
       assert.deepEqual(await codec.decode(value), expected);
       assert.deepEqual(codec.decodeCached(value), expected);
+    });
+
+    it('when the latest schema was preloaded, then the first record decodes without waiting for the registry', async () => {
+      const codec = codecWith({ 7: ours }, { 'orders-value': 7 });
+      assert.equal(await codec.preload('orders'), 7);
+      const before = registryCalls;
+      assert.deepEqual(codec.decodeCached(frame(7, orderType.toBuffer(order))), expected);
+      assert.equal(registryCalls, before);
+    });
+
+    it('when nothing is registered for the topic yet, then preload says so and leaves decoding to the first record', async () => {
+      const codec = codecWith({ 1: ours }, {});
+      assert.equal(await codec.preload('orders'), undefined);
+      assert.equal(codec.decodeCached(frame(1, orderType.toBuffer(order))), undefined);
     });
 
     it('when many records share a schema id, then the registry is asked once for it', async () => {

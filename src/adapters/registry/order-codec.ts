@@ -103,6 +103,24 @@ export class OrderCodec {
     }
   }
 
+  /**
+   * Fetches and caches the latest schema of `<topic>-value`, so the first record written with it
+   * decodes without waiting for the registry. Undefined when nothing is registered there yet.
+   */
+  async preload(topic: string): Promise<number | undefined> {
+    let id: number;
+    try {
+      id = await this.#registry.getLatestSchemaId(subjectFor(topic));
+    } catch (error) {
+      if (registryStatus(error) === 404) return undefined;
+      throw new RegistryUnavailableError(`could not look up ${subjectFor(topic)}: ${String(error)}`, {
+        cause: error,
+      });
+    }
+    await this.#resolverFor(id);
+    return id;
+  }
+
   get writerSchemaId(): number | undefined {
     return this.#writerSchemaId;
   }
