@@ -30,6 +30,8 @@ export interface ConsumerOptions {
   /** Replaces the simulated downstream step (tests inject deterministic failures here). */
   readonly downstream?: DownstreamStep;
   readonly bus?: ConsumerEventBus;
+  /** Sees the kafkajs consumer before it connects, for instrumentation (`npm run bench:fetch-split`). */
+  readonly instrument?: (consumer: Consumer) => void;
 }
 
 export interface ConsumerStats {
@@ -102,6 +104,7 @@ export async function startConsumer(
     heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
     maxWaitTimeInMs: 500,
   });
+  options.instrument?.(consumer);
   const dlqProducer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,

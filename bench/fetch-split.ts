@@ -1,0 +1,147 @@
+/**
+ * `npm run bench:fetch-split`: where a consumer's wall time goes, kafkajs's fetching against
+ * batch handling. kafkajs fetches again only when every batch of the last fetch is handled, so the
+ * two add up: raw kafkajs (which only counts) is almost all fetch; ours adds its pipeline between
+ * fetches. The per-record "between" time is our pipeline's cost in place, with the fetched batch
+ * alive, which `bench:hot-path` (no broker) understates.
+ */
+import { parseArgs } from 'node:util';
+import type { Consumer } from 'kafkajs';
+import { ConsumerEventBus } from '../src/consumer/events.js';
+import { startConsumer } from '../src/consumer/index.js';
+import { waitUntil } from '../test/helpers/wait.js';
+import { FetchSplitClock } from './fetch-split-clock.js';
+import { BenchKit, encodeOrders, quiet, sendRaw, type BenchTopics } from './kit.js';
+import { median } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    orders: { type: 'string', default: '500000' },
+    rounds: { type: 'string', default: '3' },
+    mode: { type: 'string', default: 'at-least-once' },
+  },
+});
+const orders = Number(values.orders);
+const rounds = Number(values.rounds);
+const mode = values.mode;
+
+interface Split {
+  readonly ordersPerSec: number;
+  readonly fetches: number;
+  readonly insideUs: number;
+  readonly betweenUs: number;
+}
+
+function instrument(consumer: Consumer, clock: FetchSplitClock): void {
+  consumer.on(consumer.events.FETCH_START, () => clock.fetchStarted(performance.now()));
+  consumer.on(consumer.events.FETCH, () => clock.fetchEnded(performance.now()));
+}
+
+const result = (clock: FetchSplitClock, from: number, to: number): Split => ({
+  ordersPerSec: orders / ((to - from) / 1000),
+  ...clock.perRecord(orders),
+});
+
+/** The same consumer as the consume scenario's raw-kafkajs baseline: eachBatch, 3 partitions at once, count. */
+async function raw(kit: BenchKit, topics: BenchTopics, round: number): Promise<Split> {
+  const clock = new FetchSplitClock();
+  const consumer = kit.kafka.consumer({ groupId: `${topics.groupId}-raw-${round}`, maxWaitTimeInMs: 500 });
+  instrument(consumer, clock);
+  let joinedAt = 0;
+  let doneAt = 0;
+  let count = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt ||= performance.now()));
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topics.ordersTopic], fromBeginning: true });
+    await consumer.run({
+      partitionsConsumedConcurrently: 3,
+      autoCommitInterval: 1000,
+      eachBatch: ({ batch }) => {
+        count += batch.messages.length;
+        if (count >= orders && doneAt === 0) {
+          doneAt = performance.now();
+          clock.finish(doneAt);
+        }
+        return Promise.resolve();
+      },
+    });
+    await waitUntil(`raw kafkajs to count ${orders}`, () => doneAt > 0, 60_000 + orders, 5);
+  } finally {
+    await consumer.disconnect();
+  }
+  return result(clock, joinedAt, doneAt);
+}
+
+async function ours(kit: BenchKit, topics: BenchTopics, round: number): Promise<Split> {
+  const clock = new FetchSplitClock();
+  const bus = new ConsumerEventBus();
+  let joinedAt = 0;
+  let doneAt = 0;
+  let done = 0;
+  bus.on('partitions.assigned', () => (joinedAt ||= performance.now()));
+  const onDone = (): void => {
+    done += 1;
+    if (done === orders) {
+      doneAt = performance.now();
+      clock.finish(doneAt);
+    }
+  };
+  bus.on('order.processed', onDone);
+  bus.on('order.dead_lettered', onDone);
+  const config = kit.config('consumer', topics, {
+    KAFKA_GROUP_ID: `${topics.groupId}-ours-${round}`,
+    PROCESSING_MODE: mode,
+    ...(await kit.freshStatsTopic(topics, `split-${round}`)),
+  });
+  const consumer = await startConsumer(
+    { ...config, httpPort: 0 },
+    { logger: quiet, bus, instrument: (c) => instrument(c, clock) },
+  );
+  try {
+    await waitUntil(`our consumer to finish ${orders}`, () => doneAt > 0, 60_000 + orders, 5);
+  } finally {
+    await consumer.stop();
+  }
+  return result(clock, joinedAt, doneAt);
+}
+
+const show = (client: string, s: Split): string =>
+  `${client.padEnd(12)} ${Math.round(s.ordersPerSec).toLocaleString('en-US').padStart(9)} orders/s  ` +
+  `${String(s.fetches).padStart(3)} fetches  inside fetches ${s.insideUs.toFixed(2)} µs/record  ` +
+  `between fetches ${s.betweenUs.toFixed(2)} µs/record`;
+
+const kit = new BenchKit();
+try {
+  const topics = await kit.newTopics('fetch-split');
+  await sendRaw(kit.kafka, topics.ordersTopic, await encodeOrders(kit.config('producer', topics), orders), {
+    chunk: 1000,
+    idempotent: true,
+  });
+  console.log(`${orders} orders, ours in ${mode} mode; round 0 is an untimed warm-up`);
+  const splits = { raw: [] as Split[], ours: [] as Split[] };
+  for (let round = 0; round <= rounds; round += 1) {
+    const r = await raw(kit, topics, round);
+    const o = await ours(kit, topics, round);
+    console.log(`round ${round}\n  ${show('raw-kafkajs', r)}\n  ${show('ours', o)}`);
+    if (round > 0) {
+      splits.raw.push(r);
+      splits.ours.push(o);
+    }
+  }
+  const med = (list: Split[], key: keyof Split): number => median(list.map((s) => s[key]));
+  console.log('medians');
+  for (const [client, list] of Object.entries(splits)) {
+    console.log(
+      `  ${show(client, {
+        ordersPerSec: med(list, 'ordersPerSec'),
+        fetches: med(list, 'fetches'),
+        insideUs: med(list, 'insideUs'),
+        betweenUs: med(list, 'betweenUs'),
+      })}`,
+    );
+  }
+} finally {
+  await kit.cleanup();
+}
+process.exit(0);
