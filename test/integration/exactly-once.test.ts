@@ -73,43 +73,39 @@ describe('exactly-once aggregate under faults', () => {
       consumerProcess(topics),
       consumerProcess(topics),
     ];
-    // 40 s of production: each kill stalls the group for up to a session timeout (6 s) while
-    // the dead member is expired, so five kills need that long to all land mid-stream.
-    const production = { finished: false };
+    // Production runs until the test stops it after the fifth kill, so every kill lands mid-stream however
+    // long each one stalls the group (up to the 6 s session timeout while the dead member expires).
+    const stopProducing = new AbortController();
     const producing = runProducer(
       testConfig('producer', topics, {
-        ORDER_COUNT: '20000',
+        ORDER_COUNT: '1000000',
         ORDER_RATE: '500',
         INVALID_RATIO: '0.05',
         PRODUCER_SEED: '20000',
       }),
-      { logger: quietLogger, keepLedger: true, http: false },
-    ).finally(() => {
-      production.finished = true;
-    });
+      { logger: quietLogger, keepLedger: true, http: false, signal: stopProducing.signal },
+    );
 
     await withChangelog(kafka, topics, async (changelog) => {
-      let kills = 0;
       let lastProgress = -1n;
-      while (kills < 5) {
-        // Kill only while work is flowing, so each kill lands mid-stream.
-        const target = lastProgress + 501n < 20_000n ? lastProgress + 501n : 20_000n;
-        await waitForSettled(changelog, topics.ordersTopic, target, 120_000);
-        if (production.finished) break;
+      // Each kill waits for 501 more orders done, so it lands while work flows; the last wait proves recovery.
+      for (let kills = 0; kills <= 5; kills += 1) {
+        await waitForSettled(changelog, topics.ordersTopic, lastProgress + 501n, 120_000);
         const t = totals(changelog.all(), topics.ordersTopic);
         lastProgress = t.orders + t.deadLettered;
+        if (kills === 5) break;
         const victim = Math.floor(random() * live.length);
         live[victim]!.child.kill('SIGKILL');
         await live[victim]!.exited;
         live[victim] = consumerProcess(topics);
-        kills += 1;
       }
-      assert.equal(kills, 5, 'all five kills landed while orders were still being produced');
+      stopProducing.abort();
 
       const produced = await producing;
-      assert.equal(produced.acknowledged, 20_000);
+      assert.equal(produced.failed, 0, 'every order sent was acknowledged');
+      assert.ok(produced.acknowledged > 3000, `${produced.acknowledged} orders produced`);
       const expected = expectedFromLedger(produced.ledger);
-      await waitForSettled(changelog, topics.ordersTopic, 20_000n, 240_000);
+      await waitForSettled(changelog, topics.ordersTopic, BigInt(produced.acknowledged), 240_000);
       const actual = totals(changelog.all(), topics.ordersTopic);
       assert.equal(actual.orders, expected.orders, 'cluster-wide count = valid orders');
       assert.equal(actual.sumCents, expected.sumCents, 'exact sum');
@@ -172,14 +168,19 @@ describe('exactly-once aggregate under faults', () => {
       const actual = totals(changelog.all(), topics.ordersTopic);
       assert.deepEqual(actual, expected);
 
-      // The survivor serves the same exact cluster-wide view on /stats.
-      const stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as {
-        orders: string;
-        sum: string;
-        average: string;
-        caughtUp: boolean;
-        partitions: unknown[];
-      };
+      // The survivor serves the same exact cluster-wide view on /stats, once its own changelog reader has
+      // read the last commits (it fetches on its own schedule, not the test's).
+      type Stats = { orders: string; sum: string; average: string; caughtUp: boolean; partitions: unknown[] };
+      let stats: Stats | undefined;
+      await waitUntil(
+        `/stats on :${port} to show ${expected.orders} orders`,
+        async () => {
+          stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as Stats;
+          return stats.caughtUp && stats.orders === expected.orders.toString();
+        },
+        30_000,
+      );
+      assert.ok(stats);
       assert.equal(stats.orders, expected.orders.toString());
       assert.equal(stats.average, formatCents(averageCents(expected.sumCents, expected.orders)));
       assert.equal(stats.sum, formatCents(expected.sumCents));

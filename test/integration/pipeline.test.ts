@@ -158,7 +158,8 @@ describe('order pipeline against the real broker and registry', () => {
           ? Promise.reject(new TransientDownstreamError('downstream unavailable for 1001'))
           : Promise.resolve();
       };
-      const backoffMs = 8000;
+      // Long enough for a second producer, a fetch and (exactly-once) two new transactional owners on a busy VM.
+      const backoffMs = 20_000;
       const c = await consumer(topics, {
         downstream,
         env: {
@@ -168,9 +169,12 @@ describe('order pipeline against the real broker and registry', () => {
           LAG_POLL_INTERVAL_MS: '500',
         },
       });
-      const lagSeen = new Map<number, number>();
+      // Lags of 1001's partition reported while 1001 still waited (once it is dead-lettered the lag drops).
+      const waitingLags = new Map<number, Set<number>>();
       c.bus.on('lag', (entries) => {
-        for (const { partition, lag } of entries) lagSeen.set(partition, lag);
+        if (calls.get('1001') !== 1) return;
+        for (const { partition, lag } of entries)
+          waitingLags.set(partition, (waitingLags.get(partition) ?? new Set()).add(lag));
       });
       const [poison] = (await produce(topics, 1)).ledger;
       assert.ok(poison);
@@ -195,12 +199,12 @@ describe('order pipeline against the real broker and registry', () => {
       // The waiting partition's lag grows on /metrics although no batch of it ends (the broker is asked).
       await waitUntil(
         `lag of partition ${poison.partition} to show the ${behind + 1} waiting orders`,
-        () => lagSeen.get(poison.partition) === behind + 1,
+        () => waitingLags.get(poison.partition)?.has(behind + 1) === true,
         backoffMs,
       );
 
       // Its own partition keeps its order: 1001 is dead-lettered after its retry, then the rest follow.
-      await waitUntil('every order settled', () => settled(c) === 31, 30_000);
+      await waitUntil('every order settled', () => settled(c) === 31, backoffMs + 30_000);
       assert.equal(calls.get('1001'), 2, '1 attempt + MAX_RETRIES (1)');
       assert.deepEqual([c.stats().processed, c.stats().deadLettered], [30, 1]);
       const [dead] = await collect(kafka, topics.dlqTopic, 1);

@@ -57,11 +57,12 @@ describe('a real Prometheus scraping the real consumers and producer', () => {
       (s) => s.length === 2 && s.every((x) => x.value === 1),
       30_000,
     );
-    // Slow enough (3 s) that Prometheus scrapes the producer while it runs; the final totals are pushed.
+    // Slow enough (10 s: ten 1 s scrape intervals) that Prometheus scrapes the producer while it runs,
+    // even on a busy machine; the final totals are pushed.
     const produced = await runProducer(
       testConfig('producer', topics, {
         ORDER_COUNT: '300',
-        ORDER_RATE: '100',
+        ORDER_RATE: '30',
         INVALID_RATIO: '0.1',
         PRODUCER_SEED: '300',
         HTTP_PORT: String(producerPort),
