@@ -10,6 +10,7 @@ import type { Consumer } from 'kafkajs';
 import { ConsumerEventBus } from '../src/consumer/events.js';
 import { startConsumer } from '../src/consumer/index.js';
 import { waitUntil } from '../test/helpers/wait.js';
+import { countWithKafkajs } from './clients/raw-kafkajs-count.js';
 import { FetchSplitClock } from './fetch-split-clock.js';
 import { BenchKit, encodeOrders, quiet, sendRaw, type BenchTopics } from './kit.js';
 import { median } from './stats.js';
@@ -42,34 +43,17 @@ const result = (clock: FetchSplitClock, from: number, to: number): Split => ({
   ...clock.perRecord(orders),
 });
 
-/** The same consumer as the consume scenario's raw-kafkajs baseline: eachBatch, 3 partitions at once, count. */
+/** The consume scenario's raw-kafkajs baseline, instrumented. */
 async function raw(kit: BenchKit, topics: BenchTopics, round: number): Promise<Split> {
   const clock = new FetchSplitClock();
-  const consumer = kit.kafka.consumer({ groupId: `${topics.groupId}-raw-${round}`, maxWaitTimeInMs: 500 });
-  instrument(consumer, clock);
-  let joinedAt = 0;
-  let doneAt = 0;
-  let count = 0;
-  consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt ||= performance.now()));
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topics.ordersTopic], fromBeginning: true });
-    await consumer.run({
-      partitionsConsumedConcurrently: 3,
-      autoCommitInterval: 1000,
-      eachBatch: ({ batch }) => {
-        count += batch.messages.length;
-        if (count >= orders && doneAt === 0) {
-          doneAt = performance.now();
-          clock.finish(doneAt);
-        }
-        return Promise.resolve();
-      },
-    });
-    await waitUntil(`raw kafkajs to count ${orders}`, () => doneAt > 0, 60_000 + orders, 5);
-  } finally {
-    await consumer.disconnect();
-  }
+  const { joinedAt, doneAt } = await countWithKafkajs(kit.kafka, {
+    topic: topics.ordersTopic,
+    groupId: `${topics.groupId}-raw-${round}`,
+    records: orders,
+    timeoutMs: 60_000 + orders,
+    instrument: (c) => instrument(c, clock),
+    onDone: (at) => clock.finish(at),
+  });
   return result(clock, joinedAt, doneAt);
 }
 

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { EachBatchPayload } from 'kafkajs';
 import { startConsumer } from '../../src/consumer/index.js';
 import { ConsumerEventBus } from '../../src/consumer/events.js';
 import { waitUntil } from '../../test/helpers/wait.js';
+import { countWithKafkajs } from '../clients/raw-kafkajs-count.js';
 import { consumerPerformance } from '../java-tools.js';
 import { encodeOrders, processingModes, quiet, REPO, sendRaw, type BenchTopics } from '../kit.js';
 import { imageNodeBinary } from '../node-lts.js';
@@ -71,39 +71,13 @@ async function ours(ctx: ScenarioContext, topics: BenchTopics, mode: string, rep
 /** kafkajs alone, same group settings, counting records and committing like ours (autocommit). */
 async function raw(ctx: ScenarioContext, topics: BenchTopics, rep: number): Promise<Sample> {
   const orders = ctx.options.consumeOrders;
-  const consumer = ctx.kit.kafka.consumer({
+  const { joinedAt, doneAt } = await countWithKafkajs(ctx.kit.kafka, {
+    topic: topics.ordersTopic,
     groupId: `${topics.groupId}-raw-${rep}`,
-    readUncommitted: false,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3000,
-    maxWaitTimeInMs: 500,
+    records: orders,
+    timeoutMs: timeoutMs(orders),
   });
-  let joinedAt: number | undefined;
-  let doneAt: number | undefined;
-  let count = 0;
-  consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt ??= performance.now()));
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topics.ordersTopic], fromBeginning: true });
-    await consumer.run({
-      partitionsConsumedConcurrently: 3,
-      autoCommitInterval: 1000,
-      eachBatch: ({ batch }: EachBatchPayload) => {
-        count += batch.messages.length;
-        if (count >= orders) doneAt ??= performance.now();
-        return Promise.resolve();
-      },
-    });
-    await waitUntil(
-      `raw kafkajs to count ${orders} records (have ${count})`,
-      () => doneAt !== undefined,
-      timeoutMs(orders),
-      20,
-    );
-  } finally {
-    await consumer.disconnect();
-  }
-  return rate(orders, ((doneAt ?? 0) - (joinedAt ?? 0)) / 1000, ctx.recordBytes);
+  return rate(orders, (doneAt - joinedAt) / 1000, ctx.recordBytes);
 }
 
 /**
