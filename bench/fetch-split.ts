@@ -3,7 +3,8 @@
  * batch handling. kafkajs fetches again only when every batch of the last fetch is handled, so the
  * two add up: raw kafkajs (which only counts) is almost all fetch; ours adds its pipeline between
  * fetches. The per-record "between" time is our pipeline's cost in place, with the fetched batch
- * alive, which `bench:hot-path` (no broker) understates.
+ * alive, which `bench:hot-path` (no broker) understates. raw-reading also reads every record's
+ * bytes, offset and timestamp: the part of that cost which any consumer of the records pays.
  */
 import { parseArgs } from 'node:util';
 import type { Consumer } from 'kafkajs';
@@ -43,12 +44,13 @@ const result = (clock: FetchSplitClock, from: number, to: number): Split => ({
   ...clock.perRecord(orders),
 });
 
-/** The consume scenario's raw-kafkajs baseline, instrumented. */
-async function raw(kit: BenchKit, topics: BenchTopics, round: number): Promise<Split> {
+/** The consume scenario's raw-kafkajs baseline, instrumented; `readEach` also reads every record. */
+async function raw(kit: BenchKit, topics: BenchTopics, round: number, readEach: boolean): Promise<Split> {
   const clock = new FetchSplitClock();
   const { joinedAt, doneAt } = await countWithKafkajs(kit.kafka, {
     topic: topics.ordersTopic,
-    groupId: `${topics.groupId}-raw-${round}`,
+    groupId: `${topics.groupId}-raw-${readEach ? 'reading-' : ''}${round}`,
+    readEach,
     records: orders,
     timeoutMs: 60_000 + orders,
     instrument: (c) => instrument(c, clock),
@@ -103,14 +105,18 @@ try {
     idempotent: true,
   });
   console.log(`${orders} orders, ours in ${mode} mode; round 0 is an untimed warm-up`);
-  const splits = { raw: [] as Split[], ours: [] as Split[] };
+  const clients: Record<string, (round: number) => Promise<Split>> = {
+    'raw-kafkajs': (round) => raw(kit, topics, round, false),
+    'raw-reading': (round) => raw(kit, topics, round, true),
+    ours: (round) => ours(kit, topics, round),
+  };
+  const splits = Object.fromEntries(Object.keys(clients).map((c) => [c, [] as Split[]]));
   for (let round = 0; round <= rounds; round += 1) {
-    const r = await raw(kit, topics, round);
-    const o = await ours(kit, topics, round);
-    console.log(`round ${round}\n  ${show('raw-kafkajs', r)}\n  ${show('ours', o)}`);
-    if (round > 0) {
-      splits.raw.push(r);
-      splits.ours.push(o);
+    console.log(`round ${round}`);
+    for (const [client, run] of Object.entries(clients)) {
+      const split = await run(round);
+      console.log(`  ${show(client, split)}`);
+      if (round > 0) splits[client]?.push(split);
     }
   }
   const med = (list: Split[], key: keyof Split): number => median(list.map((s) => s[key]));

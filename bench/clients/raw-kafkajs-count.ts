@@ -6,6 +6,8 @@ export interface CountWindow {
   readonly joinedAt: number;
   /** performance.now() when the `records`-th record was counted. */
   readonly doneAt: number;
+  /** What `readEach` read, summed, so the reads cannot be optimised away. */
+  readonly checksum: number;
 }
 
 /**
@@ -22,6 +24,8 @@ export async function countWithKafkajs(
     readonly timeoutMs: number;
     readonly instrument?: (consumer: Consumer) => void;
     readonly onDone?: (doneAt: number) => void;
+    /** Also read every record's last value byte, offset and timestamp: what touching each record costs. */
+    readonly readEach?: boolean;
   },
 ): Promise<CountWindow> {
   const consumer = kafka.consumer({
@@ -35,6 +39,7 @@ export async function countWithKafkajs(
   let joinedAt: number | undefined;
   let doneAt: number | undefined;
   let count = 0;
+  let checksum = 0;
   consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt ??= performance.now()));
   await consumer.connect();
   try {
@@ -43,6 +48,9 @@ export async function countWithKafkajs(
       partitionsConsumedConcurrently: 3,
       autoCommitInterval: 1000,
       eachBatch: ({ batch }: EachBatchPayload) => {
+        if (opts.readEach)
+          for (const { value, offset, timestamp } of batch.messages)
+            checksum += (value?.[value.length - 1] ?? 0) + offset.length + timestamp.length;
         count += batch.messages.length;
         if (count >= opts.records && doneAt === undefined) {
           doneAt = performance.now();
@@ -60,5 +68,5 @@ export async function countWithKafkajs(
   } finally {
     await consumer.disconnect();
   }
-  return { joinedAt: joinedAt ?? 0, doneAt: doneAt ?? 0 };
+  return { joinedAt: joinedAt ?? 0, doneAt: doneAt ?? 0, checksum };
 }
