@@ -171,7 +171,8 @@ describe('shipped dashboard and alert PromQL against a real Prometheus', () => {
           if (expr.includes('orders_cluster_')) continue;
           await prometheus
             .waitFor(
-              resolveGrafanaVariables(expr),
+              // A 10 m rate window: the orders flowed in before(), perhaps more than 1 m ago on a slow run.
+              resolveGrafanaVariables(expr, { rateInterval: '10m' }),
               (s) => s.length > 0 && s.every((x) => Number.isFinite(x.value)),
               30_000,
             )
