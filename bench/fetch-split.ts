@@ -6,6 +6,7 @@
  * alive, which `bench:hot-path` (no broker) understates. raw-reading also reads every record's
  * bytes, offset and timestamp: the part of that cost which any consumer of the records pays.
  */
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { Consumer } from 'kafkajs';
 import { ConsumerEventBus } from '../src/consumer/events.js';
@@ -32,7 +33,15 @@ interface Split {
   readonly fetches: number;
   readonly insideUs: number;
   readonly betweenUs: number;
+  /** Garbage collection within the timed window (inside and between fetches), per record. */
+  readonly gcUs: number;
 }
+
+// Every client runs in this process, so its window's collections are its own.
+const collections: PerformanceEntry[] = [];
+new PerformanceObserver((list) => collections.push(...list.getEntries())).observe({ entryTypes: ['gc'] });
+const gcMsBetween = (from: number, to: number): number =>
+  collections.reduce((ms, gc) => (gc.startTime >= from && gc.startTime < to ? ms + gc.duration : ms), 0);
 
 function instrument(consumer: Consumer, clock: FetchSplitClock): void {
   consumer.on(consumer.events.FETCH_START, () => clock.fetchStarted(performance.now()));
@@ -42,6 +51,7 @@ function instrument(consumer: Consumer, clock: FetchSplitClock): void {
 const result = (clock: FetchSplitClock, from: number, to: number): Split => ({
   ordersPerSec: orders / ((to - from) / 1000),
   ...clock.perRecord(orders),
+  gcUs: (gcMsBetween(from, to) * 1000) / orders,
 });
 
 /** The consume scenario's raw-kafkajs baseline, instrumented; `readEach` also reads every record. */
@@ -66,15 +76,15 @@ async function ours(kit: BenchKit, topics: BenchTopics, round: number): Promise<
   let doneAt = 0;
   let done = 0;
   bus.on('partitions.assigned', () => (joinedAt ||= performance.now()));
-  const onDone = (): void => {
-    done += 1;
-    if (done === orders) {
+  const onDone = (count = 1): void => {
+    done += count;
+    if (done >= orders && doneAt === 0) {
       doneAt = performance.now();
       clock.finish(doneAt);
     }
   };
-  bus.on('order.processed', onDone);
-  bus.on('order.dead_lettered', onDone);
+  bus.on('orders.processed', ({ count }) => onDone(count));
+  bus.on('order.dead_lettered', () => onDone());
   const config = kit.config('consumer', topics, {
     KAFKA_GROUP_ID: `${topics.groupId}-ours-${round}`,
     PROCESSING_MODE: mode,
@@ -95,7 +105,7 @@ async function ours(kit: BenchKit, topics: BenchTopics, round: number): Promise<
 const show = (client: string, s: Split): string =>
   `${client.padEnd(12)} ${Math.round(s.ordersPerSec).toLocaleString('en-US').padStart(9)} orders/s  ` +
   `${String(s.fetches).padStart(3)} fetches  inside fetches ${s.insideUs.toFixed(2)} µs/record  ` +
-  `between fetches ${s.betweenUs.toFixed(2)} µs/record`;
+  `between fetches ${s.betweenUs.toFixed(2)} µs/record  GC ${s.gcUs.toFixed(2)} µs/record`;
 
 const kit = new BenchKit();
 try {
@@ -128,6 +138,7 @@ try {
         fetches: med(list, 'fetches'),
         insideUs: med(list, 'insideUs'),
         betweenUs: med(list, 'betweenUs'),
+        gcUs: med(list, 'gcUs'),
       })}`,
     );
   }

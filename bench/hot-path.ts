@@ -12,7 +12,6 @@ import { AtLeastOnceHandler } from '../src/consumer/at-least-once-handler.js';
 import { ConsumerEventBus } from '../src/consumer/events.js';
 import { OrderProcessor } from '../src/consumer/order-processor.js';
 import { OutcomeRecorder } from '../src/consumer/outcome-recorder.js';
-import { simulatedDownstream } from '../src/consumer/downstream.js';
 import { RunningAverage } from '../src/domain/running-average.js';
 import { generateOrders, seededRandom } from '../src/domain/order-generator.js';
 import { registerConsumerMetrics } from '../src/adapters/metrics/consumer-metrics.js';
@@ -79,7 +78,6 @@ const bus = new ConsumerEventBus();
 registerConsumerMetrics(createMetricsRegistry({ service: 'consumer' }), bus);
 const processor = new OrderProcessor({
   decoder: codec,
-  downstream: simulatedDownstream(0),
   policy: { maxRetries: 3, backoffMs: 10, strategy: 'fixed', maxBackoffMs: 10, jitter: 0 },
   groupId: 'bench',
 });

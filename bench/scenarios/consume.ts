@@ -45,12 +45,12 @@ async function ours(ctx: ScenarioContext, topics: BenchTopics, mode: string, rep
   let doneAt: number | undefined;
   let done = 0;
   bus.on('partitions.assigned', () => (joinedAt ??= performance.now()));
-  const onDone = (): void => {
-    done += 1;
-    if (done === orders) doneAt = performance.now();
+  const onDone = (count = 1): void => {
+    done += count;
+    if (done >= orders) doneAt ??= performance.now();
   };
-  bus.on('order.processed', onDone);
-  bus.on('order.dead_lettered', onDone);
+  bus.on('orders.processed', ({ count }) => onDone(count));
+  bus.on('order.dead_lettered', () => onDone());
   const consumer = await startConsumer({ ...config, httpPort: 0 }, { logger: quiet, bus });
   try {
     await waitUntil(

@@ -26,10 +26,10 @@ async function run(ctx: ScenarioContext, mode: string, ratePerSec: number): Prom
   let lastAt = 0;
   let assigned = false;
   bus.on('partitions.assigned', () => (assigned = true));
-  bus.on('order.processed', ({ endToEndSeconds }) => {
+  bus.on('orders.processed', ({ endToEndSeconds }) => {
     lastAt = performance.now();
     if (latenciesMs.length === 0) firstAt = lastAt;
-    if (endToEndSeconds !== undefined) latenciesMs.push(endToEndSeconds * 1000);
+    for (let i = 0; i < endToEndSeconds.length; i += 1) latenciesMs.push((endToEndSeconds[i] ?? 0) * 1000);
   });
   const consumer = await startConsumer(ctx.kit.config('consumer', topics, { PROCESSING_MODE: mode }), {
     logger: quiet,

@@ -15,11 +15,12 @@ if (role === 'consumer') {
   registerConsumerMetrics(registry, bus);
   bus.emit('partitions.assigned', { partitions: [0, 1] });
   bus.emit('lag', [{ partition: 0, lag: 2 }]);
-  bus.emit('order.processed', {
+  bus.emit('orders.processed', {
     partition: 0,
-    priceCents: 85932n,
+    count: 1,
+    priceSumCents: 85932n,
     durationSeconds: 0.01,
-    endToEndSeconds: 0.2,
+    endToEndSeconds: [0.2],
   });
   process.stdout.write(await registry.metrics());
 } else if (role === 'producer') {

@@ -1,4 +1,4 @@
-import type { EachBatchPayload } from 'kafkajs';
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { BatchHandler } from './batch-handler.js';
 import { EventLoopYield, lagAfter, toRecord } from './batch-handler.js';
 import type { ConsumerEventBus } from './events.js';
@@ -41,37 +41,57 @@ export class AtLeastOnceHandler implements BatchHandler {
       return;
     }
     let soFar = parked?.soFar;
+    const { messages } = batch;
+    // Good orders go in runs, unless each one is to be logged (or a downstream step needs it).
+    const inRuns = this.processor.takesRuns && !this.recorder.wantsEachOrder;
     // kafkajs's isStale() builds a JSON key per call, a tenth of a good order's cost: ask at the
     // checkpoints and after any order that awaited something (time passed, a rebalance may have begun).
     let askAbandon = true;
-    // One clock read per record: each outcome's finish time is the next record's start.
+    let checkpoint = COMMIT_CHECK_EVERY;
+    // One clock read per record or run: each one's finish time is the next one's start.
     let clock = performance.now();
-    for (const [index, message] of batch.messages.entries()) {
-      if ((askAbandon || index % COMMIT_CHECK_EVERY === 0) && shouldAbandon()) break;
-      const record = toRecord(batch.topic, batch.partition, message);
-      const handled = this.processor.handle(record, ctx, clock, soFar);
-      soFar = undefined;
-      askAbandon = handled instanceof Promise;
-      const outcome: Outcome = handled instanceof Promise ? await handled : handled;
-      if (outcome.kind === 'retry-later') {
-        // Only this partition waits; the batch ends here, so nothing from this record on is committed.
-        const next = { attempt: outcome.attempt + 1, startedAt: outcome.startedAt };
-        if (
-          !shouldAbandon() &&
-          this.#retries.park(batch.partition, message.offset, next, outcome.delayMs, pause)
-        )
-          this.recorder.record(outcome);
-        break;
+    for (let index = 0; index < messages.length;) {
+      if (askAbandon && shouldAbandon()) break;
+      askAbandon = false;
+      const run =
+        inRuns && soFar === undefined
+          ? this.processor.takeRun(messages, index, checkpoint, clock)
+          : undefined;
+      if (run) {
+        this.recorder.recordRun(batch.partition, run);
+        index += run.count;
+        lastDone = run.lastOffset;
+        clock = run.finishedAt;
+      } else {
+        const message = messages[index] as KafkaMessage;
+        const record = toRecord(batch.topic, batch.partition, message);
+        const handled = this.processor.handle(record, ctx, clock, soFar);
+        soFar = undefined;
+        askAbandon = handled instanceof Promise;
+        const outcome: Outcome = handled instanceof Promise ? await handled : handled;
+        if (outcome.kind === 'retry-later') {
+          // Only this partition waits; the batch ends here, so nothing from this record on is committed.
+          const next = { attempt: outcome.attempt + 1, startedAt: outcome.startedAt };
+          if (
+            !shouldAbandon() &&
+            this.#retries.park(batch.partition, message.offset, next, outcome.delayMs, pause)
+          )
+            this.recorder.record(outcome);
+          break;
+        }
+        this.recorder.record(outcome);
+        index += 1;
+        lastDone = message.offset;
+        clock = outcome.finishedAt;
       }
-      this.recorder.record(outcome);
-      lastDone = message.offset;
-      clock = outcome.finishedAt;
       // Resolving costs kafkajs a Long per call, so offsets are resolved at these checkpoints, where
       // kafkajs's commit interval is also checked (it commits after every batch anyway).
-      if (index % COMMIT_CHECK_EVERY === COMMIT_CHECK_EVERY - 1) {
+      if (index >= checkpoint) {
         resolveOffset(lastDone);
         await commitOffsetsIfNecessary();
         clock = performance.now();
+        checkpoint = index + COMMIT_CHECK_EVERY;
+        askAbandon = true;
       }
       const yielded = loop.maybeYield(clock);
       if (yielded) {

@@ -5,15 +5,24 @@ import { EventEmitter } from 'node:events';
  * subscribe here, so business code never touches prom-client.
  */
 export interface ConsumerEvents {
-  /** An order passed validation and processing and was added to the aggregate. */
-  'order.processed': [
+  /**
+   * Orders passed validation and processing and were added to the aggregate: one order, or a run of
+   * good orders of one partition processed back to back (see OrderProcessor.takeRun).
+   */
+  'orders.processed': [
     {
       partition: number;
-      priceCents: bigint;
-      /** Seconds spent decoding, validating and processing, retries included. */
+      /** 1 or more. */
+      count: number;
+      /** The prices of all `count` orders, summed. */
+      priceSumCents: bigint;
+      /**
+       * Seconds spent decoding, validating and processing them, retries included. A run is timed as a
+       * whole, and each of its orders counts for an equal share.
+       */
       durationSeconds: number;
-      /** Seconds from the record's timestamp to done; undefined when unknown. */
-      endToEndSeconds: number | undefined;
+      /** Seconds from each order's creation (else its record's timestamp) to done; one per order that has one. */
+      endToEndSeconds: ArrayLike<number>;
     },
   ];
   /** A transient failure will be retried after `delayMs`. */

@@ -161,7 +161,10 @@ export async function startConsumer(
   preloadWriterSchema(codec, config.ordersTopic, logger);
   const processor = new OrderProcessor({
     decoder: codec,
-    downstream: options.downstream ?? simulatedDownstream(config.simulatedFailureRate),
+    // With no failures to simulate there is no step: good orders then go in runs (OrderProcessor.takeRun).
+    downstream:
+      options.downstream ??
+      (config.simulatedFailureRate > 0 ? simulatedDownstream(config.simulatedFailureRate) : undefined),
     policy: retryPolicyFrom(config),
     groupId: config.groupId,
   });

@@ -3,6 +3,7 @@ import { buildDeadLetterHeaders } from '../domain/dead-letter.js';
 import { assertValidOrder, type Order } from '../domain/order.js';
 import { decideAfterFailure, type RetryPolicy } from '../domain/retry-policy.js';
 import type { DownstreamStep } from './downstream.js';
+import { MAX_RUN_ORDERS, OrderRun, type RunRecord } from './order-run.js';
 
 /** One record as read from the orders topic. */
 export interface IncomingRecord {
@@ -22,6 +23,11 @@ export interface OrderDecoder {
    * writer schema is not at hand yet (decode() then fetches it). Throws as decode() rejects.
    */
   decodeCached?(value: Buffer | null): Order | undefined;
+  /**
+   * True when `value` is a good order (it decodes without I/O and passes assertValidOrder), with its
+   * price and time in `into`; false when only decode() and assertValidOrder can tell. Makes no object.
+   */
+  readGoodOrder?(value: Buffer | null, into: { priceCents: number; createdAtMs: number }): boolean;
 }
 
 export interface DeadLetterSink {
@@ -80,7 +86,8 @@ export type Outcome =
 
 export interface OrderProcessorDeps {
   readonly decoder: OrderDecoder;
-  readonly downstream: DownstreamStep;
+  /** None: an order is done once it is valid (the aggregate is all there is to do). */
+  readonly downstream?: DownstreamStep | undefined;
   readonly policy: RetryPolicy;
   readonly groupId: string;
   readonly random?: () => number;
@@ -99,10 +106,57 @@ export interface OrderProcessorDeps {
 export class OrderProcessor {
   readonly #deps: OrderProcessorDeps;
   readonly #now: () => number;
+  /** readGoodOrder's output, reused: a run reads into it and copies out the two numbers. */
+  readonly #fields = { priceCents: 0, createdAtMs: 0 };
 
   constructor(deps: OrderProcessorDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
+  }
+
+  /**
+   * Whether takeRun can take anything: the decoder reads good orders in place, and there is no
+   * downstream step, which would need each order as an object.
+   */
+  get takesRuns(): boolean {
+    return this.#deps.downstream === undefined && this.#deps.decoder.readGoodOrder !== undefined;
+  }
+
+  /**
+   * The good orders among records[from] to records[until - 1], from the first on and as long as they
+   * last: decoded, validated and done in place. A good order needs no I/O, cannot fail and has
+   * nothing to retry, so its outcome is known the moment it is read; the run is timed with one clock
+   * read at its end. Undefined when records[from] is not such an order (or takesRuns is false):
+   * handle() then takes it, with every rule, error and retry.
+   */
+  takeRun(
+    records: readonly RunRecord[],
+    from: number,
+    until: number,
+    startedAt: number,
+  ): OrderRun | undefined {
+    const { decoder } = this.#deps;
+    if (!this.takesRuns || decoder.readGoodOrder === undefined) return undefined;
+    const last = Math.min(until, records.length, from + MAX_RUN_ORDERS);
+    const fields = this.#fields;
+    let run: OrderRun | undefined;
+    for (let index = from; index < last; index += 1) {
+      const record = records[index];
+      if (record === undefined || !decoder.readGoodOrder(record.value, fields)) break;
+      run ??= new OrderRun(startedAt, last - from);
+      run.add(fields.priceCents, originMs(fields.createdAtMs, record.timestamp), record.offset, index);
+    }
+    if (run) run.finishedAt = performance.now();
+    return run;
+  }
+
+  /** The id of an order that takeRun took (its schema is cached, so no I/O); undefined otherwise. */
+  orderIdOf(value: Buffer | null): string | undefined {
+    try {
+      return this.#deps.decoder.decodeCached?.(value)?.orderId;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -124,7 +178,7 @@ export class OrderProcessor {
       const order = decoder.decodeCached?.(record.value);
       if (order === undefined) return this.#attempt(record, ctx, soFar);
       assertValidOrder(order);
-      const pending = downstream(order);
+      const pending = downstream?.(order);
       if (pending === undefined) return processed(record, order, attempt, soFar.startedAt);
       return pending.then(
         () => processed(record, order, attempt, soFar.startedAt),
@@ -142,7 +196,7 @@ export class OrderProcessor {
       const { decoder } = this.#deps;
       order = decoder.decodeCached?.(record.value) ?? (await decoder.decode(record.value));
       assertValidOrder(order);
-      await this.#deps.downstream(order);
+      await this.#deps.downstream?.(order);
     } catch (error) {
       return this.#afterFailure(record, ctx, error, soFar);
     }
@@ -211,6 +265,13 @@ function processed(record: IncomingRecord, order: Order, attempts: number, start
     durationSeconds: (finishedAt - startedAt) / 1000,
     finishedAt,
   };
+}
+
+/** Order time when the writer gave one, else the record's timestamp; 0 when neither is known. */
+export function originMs(createdAtMs: number, recordTimestamp: string): number {
+  if (createdAtMs > 0) return createdAtMs;
+  const timestamp = Number(recordTimestamp);
+  return Number.isFinite(timestamp) && timestamp > 0 ? timestamp : 0;
 }
 
 export function where(record: IncomingRecord): string {

@@ -2,7 +2,8 @@ import { formatCents } from '../domain/money.js';
 import type { RunningAverage } from '../domain/running-average.js';
 import type { Logger } from '../logger.js';
 import type { ConsumerEventBus } from './events.js';
-import { where, type Outcome } from './order-processor.js';
+import { originMs, where, type Outcome } from './order-processor.js';
+import type { OrderRun } from './order-run.js';
 import { WallClock } from './wall-clock.js';
 
 export interface RecorderCounters {
@@ -24,16 +25,40 @@ export class OutcomeRecorder {
     private readonly wallClock: WallClock = new WallClock(),
   ) {}
 
+  /**
+   * Whether each order needs an outcome of its own: its console line (the seed's) is written at info.
+   * When not, a batch may be taken in runs (OrderProcessor.takeRun) and applied with recordRun.
+   */
+  get wantsEachOrder(): boolean {
+    return this.logger.isLevelEnabled('info');
+  }
+
+  /** A run of good orders of `partition`, as if each had been recorded as `processed`, without its line. */
+  recordRun(partition: number, run: OrderRun): void {
+    const priceSumCents = BigInt(run.sumCents);
+    this.average.addMany(priceSumCents, run.count);
+    this.counters.processed += run.count;
+    this.bus.emit('orders.processed', {
+      partition,
+      count: run.count,
+      priceSumCents,
+      durationSeconds: run.durationSeconds,
+      endToEndSeconds: run.endToEndSeconds(this.wallClock.at(run.finishedAt)),
+    });
+  }
+
   record(outcome: Outcome): void {
     if (outcome.kind === 'processed') {
       const { order, record } = outcome;
       this.average.add(order.priceCents);
       this.counters.processed += 1;
-      this.bus.emit('order.processed', {
+      const endToEnd = this.#endToEndSeconds(order.createdAtMs, record.timestamp, outcome.finishedAt);
+      this.bus.emit('orders.processed', {
         partition: record.partition,
-        priceCents: order.priceCents,
+        count: 1,
+        priceSumCents: order.priceCents,
         durationSeconds: outcome.durationSeconds,
-        endToEndSeconds: this.#endToEndSeconds(order.createdAtMs, record.timestamp, outcome.finishedAt),
+        endToEndSeconds: endToEnd === undefined ? [] : [endToEnd],
       });
       // Building this line costs more than decoding the order; skip it when info is off (bench, quiet runs).
       if (!this.logger.isLevelEnabled('info')) return;
@@ -71,10 +96,10 @@ export class OutcomeRecorder {
     }
   }
 
-  /** Order time when the writer gave one, else the record's timestamp. */
+  /** From the order's time when the writer gave one, else from the record's timestamp. */
   #endToEndSeconds(createdAtMs: number, recordTimestamp: string, finishedAt: number): number | undefined {
-    const origin = createdAtMs > 0 ? createdAtMs : Number(recordTimestamp);
-    if (!Number.isFinite(origin) || origin <= 0) return undefined;
+    const origin = originMs(createdAtMs, recordTimestamp);
+    if (origin === 0) return undefined;
     return Math.max(0, this.wallClock.at(finishedAt) - origin) / 1000;
   }
 }

@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { AppConfig } from '../config/load.js';
 import { transactionCloseAfterMs } from '../domain/retry-policy.js';
 import { longestRegistryCallMs } from '../adapters/registry/schema-registry-client.js';
@@ -22,6 +22,7 @@ import type {
   OrderProcessor,
   ProcessingContext,
 } from './order-processor.js';
+import { OrderRun } from './order-run.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
 import { PartitionRetries } from './partition-retries.js';
 
@@ -31,7 +32,10 @@ type RetryLater = Extract<Outcome, { kind: 'retry-later' }>;
 interface ChunkResult {
   /** Undefined when the transaction had nothing to commit (its first record has to wait). */
   readonly lastOffset: string | undefined;
-  readonly outcomes: Outcome[];
+  /** Single outcomes and runs of good orders, in record order. */
+  readonly outcomes: (Outcome | OrderRun)[];
+  /** Records the outcomes cover. */
+  readonly records: number;
   readonly retryLater: RetryLater | undefined;
 }
 
@@ -149,7 +153,10 @@ export class TransactionalHandler implements BatchHandler {
       if (result === undefined) return;
       if (result.lastOffset !== undefined) {
         resolveOffset(result.lastOffset);
-        for (const outcome of result.outcomes) this.recorder.record(outcome);
+        for (const outcome of result.outcomes) {
+          if (outcome instanceof OrderRun) this.recorder.recordRun(partition, outcome);
+          else this.recorder.record(outcome);
+        }
         this.bus.emit('lag', [{ partition, lag: lagAfter(batch.highWatermark, result.lastOffset) }]);
       }
       if (result.retryLater) {
@@ -160,7 +167,7 @@ export class TransactionalHandler implements BatchHandler {
           this.recorder.record(result.retryLater);
         return;
       }
-      start += result.outcomes.length;
+      start += result.records;
     }
   }
 
@@ -187,20 +194,38 @@ export class TransactionalHandler implements BatchHandler {
     };
     const ctx: ProcessingContext = { deadLetters };
     const delta = new StatsDelta();
-    const outcomes: Outcome[] = [];
+    const outcomes: (Outcome | OrderRun)[] = [];
+    let records = 0;
     let retryLater: RetryLater | undefined;
     let attemptSoFar = soFar;
     const loop = new EventLoopYield();
+    // Good orders go in runs, unless each one is to be logged (or a downstream step needs it).
+    const inRuns = this.processor.takesRuns && !this.recorder.wantsEachOrder;
     const openedAt = performance.now();
-    // One clock read per record: each outcome's finish time is the next record's start.
+    // One clock read per record or run: each one's finish time is the next one's start.
     let clock = openedAt;
     try {
-      for (const message of chunk) {
+      while (records < chunk.length) {
         const pause = loop.maybeYield(clock);
         if (pause) {
           await pause;
           clock = performance.now();
         }
+        const run =
+          inRuns && attemptSoFar === undefined
+            ? this.processor.takeRun(chunk, records, chunk.length, clock)
+            : undefined;
+        if (run) {
+          // The changelog keeps the last order's id: one order per run is decoded whole.
+          const lastOrderId = this.processor.orderIdOf(chunk[run.lastIndex]?.value ?? null);
+          delta.processedRun(run, lastOrderId);
+          outcomes.push(run);
+          records += run.count;
+          clock = run.finishedAt;
+          if (clock - openedAt >= this.#closeAfterMs) break;
+          continue;
+        }
+        const message = chunk[records] as KafkaMessage;
         const record = toRecord(ordersTopic, partition, message);
         const handled = this.processor.handle(record, ctx, clock, attemptSoFar);
         attemptSoFar = undefined;
@@ -215,6 +240,7 @@ export class TransactionalHandler implements BatchHandler {
           delta.deadLetteredAt(message.offset);
         }
         outcomes.push(outcome);
+        records += 1;
         clock = outcome.finishedAt;
         // Slow records (retries during an outage) must not keep it open until the broker aborts it.
         if (clock - openedAt >= this.#closeAfterMs) break;
@@ -223,7 +249,7 @@ export class TransactionalHandler implements BatchHandler {
       if (lastOffset === undefined) {
         this.logger.debug({ partition }, 'The first record has to wait for a retry; nothing to commit');
         await transaction.abort();
-        return { lastOffset: undefined, outcomes, retryLater };
+        return { lastOffset: undefined, outcomes, records, retryLater };
       }
       const state = delta.applyTo(owner.state);
       await transaction.send({
@@ -247,7 +273,7 @@ export class TransactionalHandler implements BatchHandler {
         'Committed a transaction',
       );
       owner.state = state;
-      return { lastOffset, outcomes, retryLater };
+      return { lastOffset, outcomes, records, retryLater };
     } catch (error) {
       this.logger.debug(
         { partition, err: error, from: owner.state.nextOffset.toString() },

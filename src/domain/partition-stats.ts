@@ -60,6 +60,31 @@ export class StatsDelta {
     this.lastOffset = offset;
   }
 
+  /**
+   * Many processed orders at once (a run, see OrderRun): `sumCents`, `minCents` and `maxCents` are
+   * exact integers, `lastOrderId` is the last order's id.
+   */
+  processedRun(
+    run: {
+      readonly count: number;
+      readonly sumCents: number;
+      readonly minCents: number;
+      readonly maxCents: number;
+      readonly lastOffset: string;
+    },
+    lastOrderId: string | undefined,
+  ): void {
+    if (run.count === 0) return;
+    const minCents = BigInt(run.minCents);
+    const maxCents = BigInt(run.maxCents);
+    this.orders += run.count;
+    this.sumCents += BigInt(run.sumCents);
+    if (this.minCents === undefined || minCents < this.minCents) this.minCents = minCents;
+    if (this.maxCents === undefined || maxCents > this.maxCents) this.maxCents = maxCents;
+    this.lastOrderId = lastOrderId ?? this.lastOrderId;
+    this.lastOffset = run.lastOffset;
+  }
+
   deadLetteredAt(offset: string): void {
     this.deadLettered += 1;
     this.lastOffset = offset;

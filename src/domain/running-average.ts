@@ -7,8 +7,13 @@ export class RunningAverage {
   #count = 0;
 
   add(priceCents: Cents): void {
-    this.#sum += priceCents;
-    this.#count += 1;
+    this.addMany(priceCents, 1);
+  }
+
+  /** `count` orders whose prices sum to `sumCents`. */
+  addMany(sumCents: Cents, count: number): void {
+    this.#sum += sumCents;
+    this.#count += count;
   }
 
   get sumCents(): Cents {

@@ -53,11 +53,12 @@ describe('shipped dashboard and alert PromQL against a real Prometheus', () => {
   /** Feeds one consumer as the real one would. */
   function process(consumer: number, priceCents: bigint): void {
     prices.push(priceCents);
-    consumerBuses[consumer]!.emit('order.processed', {
+    consumerBuses[consumer]!.emit('orders.processed', {
       partition: consumer,
-      priceCents,
+      count: 1,
+      priceSumCents: priceCents,
       durationSeconds: 0.004 + consumer * 0.01,
-      endToEndSeconds: 0.08,
+      endToEndSeconds: [0.08],
     });
   }
 

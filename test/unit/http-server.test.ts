@@ -48,11 +48,12 @@ describe('http server', () => {
   it('when started on port 0, then it binds a free port and serves Prometheus text on /metrics', async () => {
     const { server, bus, url } = await start();
     assert.ok(server.port > 0);
-    bus.emit('order.processed', {
+    bus.emit('orders.processed', {
       partition: 0,
-      priceCents: 85932n,
+      count: 1,
+      priceSumCents: 85932n,
       durationSeconds: 0.01,
-      endToEndSeconds: 0.1,
+      endToEndSeconds: [0.1],
     });
     const response = await fetch(url('/metrics'));
     assert.equal(response.status, 200);

@@ -7,6 +7,7 @@ import { createSchemaRegistry } from '../../src/adapters/registry/schema-registr
 import { loadConfig } from '../../src/config/load.js';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { DecodeError, RegistryUnavailableError, WireFormatError } from '../../src/errors.js';
+import { assertValidOrder } from '../../src/domain/order.js';
 
 const orderType = avro.Type.forSchema(loadOrderSchema(), { logicalTypes: LOGICAL_TYPES });
 
@@ -172,6 +173,143 @@ describe('order codec', () => {
         product: 'Phone',
         priceCents: 1999n,
         createdAtMs: 0,
+      });
+    });
+
+    describe('reading good orders in place (readGoodOrder)', () => {
+      /** What the full path says: the fields of an order that decodes without I/O and is valid, else undefined. */
+      const fullPath = (
+        codec: OrderCodec,
+        value: Buffer,
+      ): { priceCents: number; createdAtMs: number } | undefined => {
+        try {
+          const decoded = codec.decodeCached(value);
+          if (decoded === undefined) return undefined;
+          assertValidOrder(decoded);
+          return { priceCents: Number(decoded.priceCents), createdAtMs: decoded.createdAtMs };
+        } catch {
+          return undefined;
+        }
+      };
+      const inPlace = (codec: OrderCodec, value: Buffer | null) => {
+        const into = { priceCents: -1, createdAtMs: -1 };
+        return codec.readGoodOrder(value, into) ? into : undefined;
+      };
+      const texts = [
+        '1001',
+        'A',
+        'Laptop Pro 15"',
+        ' x ',
+        '\u0000',
+        '',
+        ' ',
+        '\t\n\r\v\f ',
+        'é',
+        ' é',
+        'é1',
+        '\u00a0',
+        '\u2003x',
+        'x'.repeat(200),
+      ];
+      const prices = [
+        1n,
+        99n,
+        85932n,
+        2n ** 40n,
+        999_999_999_999n,
+        1_000_000_000_000n,
+        0n,
+        -1n,
+        -85932n,
+        2n ** 47n - 1n,
+        2n ** 47n,
+        2n ** 62n,
+      ];
+      const times = [1_700_000_000_000, 1, 0, -1, -1_700_000_000_000, 2 ** 48 - 1, 2 ** 48, 2 ** 52];
+
+      it('when an order is taken in place, then the full decode and every validation rule accept it with the same price and time', async () => {
+        const codec = codecWith({ 1: ours });
+        await codec.decode(frame(1, orderType.toBuffer(order)));
+        assert.ok(codec.readsInPlace, 'order.avsc has the layout readGoodOrder reads');
+        let taken = 0;
+        let cases = 0;
+        for (const orderId of texts)
+          for (const product of [texts[2] ?? '', ...texts])
+            for (const price of prices)
+              for (const createdAt of times) {
+                const value = frame(1, orderType.toBuffer({ orderId, product, price, createdAt }));
+                const fast = inPlace(codec, value);
+                const full = fullPath(codec, value);
+                cases += 1;
+                if (fast === undefined) continue;
+                taken += 1;
+                assert.deepEqual(
+                  fast,
+                  full,
+                  JSON.stringify({ orderId, product, price: String(price), createdAt }),
+                );
+              }
+        // Ids with a visible ASCII character (8 of the texts, 9 products), prices in (0, 999999999999] (4),
+        // times 0 to 2^48 - 1 (4): every valid order of that kind, the kind our producer writes.
+        assert.equal(taken, 8 * 9 * 4 * 4, `taken ${taken} of ${cases}`);
+      });
+
+      it('when a good order is left out (non-ASCII-only ids, 7-byte prices, far-future times), then the full path still takes it', async () => {
+        const codec = codecWith({ 1: ours });
+        await codec.decode(frame(1, orderType.toBuffer(order)));
+        for (const odd of [
+          { ...order, orderId: 'é' },
+          { ...order, product: '\u00e9\u00e8' },
+          { ...order, createdAt: 2 ** 48 },
+        ]) {
+          const value = frame(1, orderType.toBuffer(odd));
+          assert.equal(inPlace(codec, value), undefined);
+          assert.notEqual(fullPath(codec, value), undefined);
+        }
+        // The same price in 7 bytes (a sign-extended encoding another writer may choose).
+        const body = orderType.toBuffer(order);
+        const priceAt = 1 + 4 + 1 + 6;
+        assert.equal(body[priceAt], 6, 'price length 3 (zig-zag 6) where the test expects it');
+        const wide = Buffer.concat([
+          body.subarray(0, priceAt),
+          Buffer.from([14, 0, 0, 0, 0]),
+          body.subarray(priceAt + 1),
+        ]);
+        assert.equal(inPlace(codec, frame(1, wide)), undefined);
+        assert.deepEqual(fullPath(codec, frame(1, wide)), {
+          priceCents: 85932,
+          createdAtMs: order.createdAt,
+        });
+      });
+
+      it('when the bytes are malformed, the schema unknown or read through a resolver, then nothing is taken in place', async () => {
+        const older = { ...(ours as avro.schema.RecordType) };
+        older.fields = older.fields.filter((field) => field.name !== 'createdAt');
+        const olderType = avro.Type.forSchema(older, { logicalTypes: LOGICAL_TYPES });
+        const codec = codecWith({ 1: ours, 2: older });
+        const body = orderType.toBuffer(order);
+        const good = frame(1, body);
+        await codec.decode(good);
+        const viaResolver = frame(2, olderType.toBuffer({ orderId: '7', product: 'Phone', price: 1999n }));
+        await codec.decode(viaResolver);
+        assert.notEqual(inPlace(codec, good), undefined);
+        for (const [name, value] of [
+          ['null', null],
+          ['empty', Buffer.alloc(0)],
+          ['header only', good.subarray(0, 5)],
+          ['wrong magic byte', Buffer.concat([Buffer.from([1]), good.subarray(1)])],
+          ['an id not fetched yet', frame(9, body)],
+          ['an older writer (resolver)', viaResolver],
+          ...Array.from(
+            { length: body.length },
+            (_, cut) => [`cut to ${cut} bytes`, frame(1, body.subarray(0, cut))] as const,
+          ),
+          ['a byte left over', frame(1, Buffer.concat([body, Buffer.from([0])]))],
+          ['a negative length', frame(1, Buffer.concat([Buffer.from([1]), body.subarray(1)]))],
+          ['an endless varint', frame(1, Buffer.alloc(12, 0xff))],
+        ] as const) {
+          assert.equal(inPlace(codec, value), undefined, name);
+        }
       });
     });
 

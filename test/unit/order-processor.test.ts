@@ -9,7 +9,8 @@ import {
   type OrderDecoder,
 } from '../../src/consumer/order-processor.js';
 import { decodeDeadLetterHeaders } from '../../src/domain/dead-letter.js';
-import type { Order } from '../../src/domain/order.js';
+import { MAX_PRICE_CENTS, type Order } from '../../src/domain/order.js';
+import { MAX_RUN_ORDERS } from '../../src/consumer/order-run.js';
 import { TransientDownstreamError, WireFormatError } from '../../src/errors.js';
 
 const order: Order = { orderId: '7', product: 'Laptop', priceCents: 1999n, createdAtMs: 1 };
@@ -170,5 +171,66 @@ describe('order processor', () => {
       assert.ok(handled instanceof Promise);
       assert.equal((await handled).kind, 'processed');
     });
+  });
+});
+
+describe('runs of good orders (takeRun)', () => {
+  /** A decoder that reads [1, price, seconds] as a good order (createdAt = seconds * 1000) and nothing else. */
+  const decoder: OrderDecoder = {
+    decode: () => Promise.reject(new Error('not used')),
+    decodeCached: (value) => ({ ...order, orderId: `id-${value?.[1] ?? '?'}` }),
+    readGoodOrder: (value, into) => {
+      if (value?.[0] !== 1) return false;
+      into.priceCents = value[1] ?? 0;
+      into.createdAtMs = (value[2] ?? 0) * 1000;
+      return true;
+    },
+  };
+  const policy = { maxRetries: 0, backoffMs: 1, strategy: 'fixed', maxBackoffMs: 1, jitter: 0 } as const;
+  const good = (price: number, seconds: number) => Buffer.from([1, price, seconds]);
+  const records = (values: (Buffer | null)[]) =>
+    values.map((value, i) => ({ offset: String(100 + i), timestamp: '5000', value }));
+
+  it('when good orders come first, then they are taken as one run up to the first other record, with exact totals', () => {
+    const processor = new OrderProcessor({ decoder, policy, groupId: 'g' });
+    assert.ok(processor.takesRuns);
+    const batch = records([good(30, 1), good(10, 0), good(20, 3), Buffer.from([0]), good(99, 1)]);
+    const run = processor.takeRun(batch, 0, batch.length, performance.now());
+    assert.ok(run);
+    assert.equal(run.count, 3);
+    assert.equal(run.sumCents, 60);
+    assert.equal(run.minCents, 10);
+    assert.equal(run.maxCents, 30);
+    assert.equal(run.lastOffset, '102');
+    assert.equal(run.lastIndex, 2);
+    assert.ok(run.finishedAt >= run.startedAt);
+    // The order without a createdAt (0) is timed from its record's timestamp, 5000 ms.
+    assert.deepEqual([...run.endToEndSeconds(10_000)], [9, 5, 7]);
+    assert.equal(processor.takeRun(batch, 3, batch.length, 0), undefined, 'record 3 is for handle()');
+    assert.equal(processor.takeRun(batch, 4, batch.length, 0)?.count, 1);
+    assert.equal(processor.orderIdOf(batch[2]?.value ?? null), 'id-20');
+  });
+
+  it('when a checkpoint or the run limit comes first, then the run ends there', () => {
+    const processor = new OrderProcessor({ decoder, policy, groupId: 'g' });
+    const batch = records(Array.from({ length: MAX_RUN_ORDERS + 10 }, () => good(255, 1)));
+    assert.equal(processor.takeRun(batch, 2, 5, 0)?.count, 3);
+    const longest = processor.takeRun(batch, 0, batch.length, 0);
+    assert.ok(longest);
+    assert.equal(longest.count, MAX_RUN_ORDERS);
+    // Still exact: MAX_RUN_ORDERS of the largest price stay below 2^53.
+    assert.equal(longest.sumCents, 255 * MAX_RUN_ORDERS);
+    assert.ok(MAX_RUN_ORDERS * Number(MAX_PRICE_CENTS) < Number.MAX_SAFE_INTEGER);
+  });
+
+  it('when a downstream step is configured, then nothing is taken in runs: each order goes through it', () => {
+    const processor = new OrderProcessor({ decoder, downstream: () => undefined, policy, groupId: 'g' });
+    assert.equal(processor.takesRuns, false);
+    assert.equal(processor.takeRun(records([good(1, 1)]), 0, 1, 0), undefined);
+  });
+
+  it('when the decoder cannot read in place, then nothing is taken in runs', () => {
+    const processor = new OrderProcessor({ decoder: { decode: decoder.decode }, policy, groupId: 'g' });
+    assert.equal(processor.takesRuns, false);
   });
 });

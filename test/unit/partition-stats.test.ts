@@ -20,6 +20,29 @@ const start: PartitionStats = {
 };
 
 describe('partition aggregate', () => {
+  it('when a run of orders is applied, then the aggregate is the one its orders give one by one', () => {
+    const oneByOne = new StatsDelta();
+    oneByOne.processed(700n, 'x', '10');
+    oneByOne.processed(150n, 'y', '11');
+    oneByOne.deadLetteredAt('12');
+    oneByOne.processed(999_999_999_999n, 'z', '13');
+    const inRuns = new StatsDelta();
+    inRuns.processedRun({ count: 2, sumCents: 850, minCents: 150, maxCents: 700, lastOffset: '11' }, 'y');
+    inRuns.deadLetteredAt('12');
+    inRuns.processedRun(
+      {
+        count: 1,
+        sumCents: 999_999_999_999,
+        minCents: 999_999_999_999,
+        maxCents: 999_999_999_999,
+        lastOffset: '13',
+      },
+      'z',
+    );
+    assert.deepEqual(inRuns.applyTo(start), oneByOne.applyTo(start));
+    assert.equal(inRuns.applyTo(start).sumCents, 500n + 850n + 999_999_999_999n);
+  });
+
   it('when a transaction processes and dead-letters records, then the aggregate adds them exactly and ends after the last offset', () => {
     const delta = new StatsDelta();
     delta.processed(100n, 'b', '10');

@@ -127,12 +127,12 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBu
     }
   };
 
-  bus.on('order.processed', (event) => {
-    successes += 1;
-    priceSumCents += event.priceCents;
-    priceCount += 1;
-    processingDuration.add('success', event.durationSeconds);
-    if (event.endToEndSeconds !== undefined) endToEnd.add('success', event.endToEndSeconds);
+  bus.on('orders.processed', ({ count, priceSumCents: sum, durationSeconds, endToEndSeconds }) => {
+    successes += count;
+    priceSumCents += sum;
+    priceCount += count;
+    processingDuration.addMany('success', durationSeconds / count, count);
+    for (let i = 0; i < endToEndSeconds.length; i += 1) endToEnd.add('success', endToEndSeconds[i] ?? 0);
   });
   bus.on('order.retrying', (event) => {
     retries.inc({ reason: reasonLabel(event.reason) });

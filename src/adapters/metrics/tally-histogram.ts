@@ -54,13 +54,18 @@ export class TallyHistogram<L extends string> extends Histogram<L> {
   }
 
   add(labelValue: string, value: number): void {
+    this.addMany(labelValue, value, 1);
+  }
+
+  /** `times` observations of `value`. */
+  addMany(labelValue: string, value: number, times: number): void {
     const tally = this.#tallyOf(labelValue);
     const bounds = this.#bounds;
     let bucket = 0;
     while (bucket < bounds.length && value > (bounds[bucket] ?? Infinity)) bucket += 1;
-    tally.counts[bucket] = (tally.counts[bucket] ?? 0) + 1;
-    tally.sum += value;
-    tally.count += 1;
+    tally.counts[bucket] = (tally.counts[bucket] ?? 0) + times;
+    tally.sum += value * times;
+    tally.count += times;
   }
 
   #tallyOf(labelValue: string): Tally {

@@ -3,7 +3,7 @@ import avro from 'avsc';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
 import { DecodeError, RegistryUnavailableError, UnknownSchemaError, WireFormatError } from '../../errors.js';
-import type { Order } from '../../domain/order.js';
+import { MAX_PRICE_CENTS, type Order } from '../../domain/order.js';
 import { LOGICAL_TYPES } from './decimal-type.js';
 
 export const ORDER_SCHEMA_PATH = new URL('../../../schemas/order.avsc', import.meta.url);
@@ -18,6 +18,33 @@ const HEADER_LENGTH = 5;
 interface WriterResolution {
   readonly resolver: avro.Resolver | undefined;
 }
+
+/** What the aggregate needs of a good order, read in place by OrderCodec.readGoodOrder. */
+export interface GoodOrderFields {
+  /** Exact: a valid price is at most MAX_PRICE_CENTS, below 2^40. */
+  priceCents: number;
+  createdAtMs: number;
+}
+
+/**
+ * The field layout readGoodOrder knows: order.avsc's fields, in order, with their binary encodings.
+ * When the schema changes, the in-place path turns itself off until it is taught the new layout.
+ */
+const IN_PLACE_LAYOUT = JSON.stringify([
+  ['orderId', 'string'],
+  ['product', 'string'],
+  ['price', { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 }],
+  ['createdAt', { type: 'long', logicalType: 'timestamp-millis' }],
+]);
+
+function fieldLayout(schema: avro.Schema): string {
+  const { fields } = schema as { fields?: { name: string; type: unknown }[] };
+  return JSON.stringify((fields ?? []).map((f) => [f.name, f.type]));
+}
+
+const MAX_PRICE = Number(MAX_PRICE_CENTS);
+/** Longs readGoodOrder reads itself: 7 varint bytes, 49 bits, past the year 10000 in ms. */
+const MAX_VARINT_BYTES = 7;
 
 interface AvroOrder {
   orderId: string;
@@ -81,10 +108,18 @@ export class OrderCodec {
   /** The resolvers that have arrived, for decoding without an await. */
   readonly #readyResolvers = new Map<number, WriterResolution>();
   #writerSchemaId: number | undefined;
+  readonly #inPlace: boolean;
 
   constructor(registry: SchemaRegistry) {
     this.#registry = registry;
-    this.#readerType = avro.Type.forSchema(loadOrderSchema(), { logicalTypes: LOGICAL_TYPES });
+    const schema = loadOrderSchema();
+    this.#readerType = avro.Type.forSchema(schema, { logicalTypes: LOGICAL_TYPES });
+    this.#inPlace = fieldLayout(schema) === IN_PLACE_LAYOUT;
+  }
+
+  /** Whether readGoodOrder can say yes at all (false once order.avsc no longer has the layout it reads). */
+  get readsInPlace(): boolean {
+    return this.#inPlace;
   }
 
   /** Registers the order schema under `<topic>-value` with BACKWARD compatibility; returns its id. */
@@ -147,6 +182,46 @@ export class OrderCodec {
     return resolution === undefined ? undefined : this.#read(schemaId, value as Buffer, resolution);
   }
 
+  /**
+   * True when `value` is an order written with our own schema under a cached id, and it passes every
+   * rule of assertValidOrder: its price and time are then in `into`, and no object or string was made.
+   * False says nothing is wrong, only "not here": decodeCached/decode and assertValidOrder then give
+   * the order or the reason (malformed bytes, unknown schema, invalid order). Some good orders are
+   * left to them too: ids of non-ASCII characters only, prices encoded in over 6 bytes, times past
+   * 2^48 ms. Unit tests hold it to decodeCached + assertValidOrder on every kind of input.
+   */
+  readGoodOrder(value: Buffer | null, into: GoodOrderFields): boolean {
+    if (!this.#inPlace || value === null || value.length < HEADER_LENGTH || value[0] !== MAGIC_BYTE)
+      return false;
+    // Only ids written with our own schema: a resolver's writer may lay the fields out otherwise.
+    const resolution = this.#readyResolvers.get(value.readInt32BE(1));
+    if (resolution === undefined || resolution.resolver !== undefined) return false;
+    const end = value.length;
+    let pos = HEADER_LENGTH;
+    for (let field = 0; field < 2; field += 1) {
+      // orderId, then product: a length, then UTF-8 that must hold a character trim() keeps.
+      const length = readVarint(value, pos, end);
+      if (length < 0) return false;
+      pos = nextPos;
+      const stop = pos + length;
+      if (stop > end || !hasAsciiNonSpace(value, pos, stop)) return false;
+      pos = stop;
+    }
+    const priceLength = readVarint(value, pos, end);
+    pos = nextPos;
+    // Up to 6 bytes reads exactly as a double; a 0-byte decimal is 0, which is not a valid price.
+    if (priceLength < 1 || priceLength > 6 || pos + priceLength > end) return false;
+    const priceCents = value.readIntBE(pos, priceLength);
+    if (priceCents <= 0 || priceCents > MAX_PRICE) return false;
+    pos += priceLength;
+    const createdAtMs = readVarint(value, pos, end);
+    // Negative (an invalid time) and truncated longs read as -1; trailing data is a DecodeError.
+    if (createdAtMs < 0 || nextPos !== end) return false;
+    into.priceCents = priceCents;
+    into.createdAtMs = createdAtMs;
+    return true;
+  }
+
   /** Reads the Avro body after the 5-byte header in place (no sub-buffer per record). */
   #read(schemaId: number, framed: Buffer, resolution: WriterResolution): Order {
     const decoded = this.#readerType.decode(framed, HEADER_LENGTH, resolution.resolver);
@@ -203,4 +278,41 @@ export class OrderCodec {
       });
     }
   }
+}
+
+/** Where readVarint stopped: module state, so reading a number allocates nothing. */
+let nextPos = 0;
+
+/**
+ * A non-negative zig-zag varint (Avro int or long) at buf[pos], at most MAX_VARINT_BYTES long; its
+ * end goes to nextPos. -1 for a negative, longer or truncated one: the caller then says "not here".
+ */
+function readVarint(buf: Buffer, pos: number, end: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < MAX_VARINT_BYTES && pos < end; i += 1) {
+    const byte = buf[pos] ?? 0;
+    pos += 1;
+    value += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) {
+      nextPos = pos;
+      // Even zig-zag values are the non-negative numbers.
+      return value % 2 === 0 ? value / 2 : -1;
+    }
+    scale *= 128;
+  }
+  return -1;
+}
+
+/**
+ * Whether UTF-8 bytes hold an ASCII character that String.prototype.trim() keeps: anything but
+ * \t \n \v \f \r and space. Non-ASCII bytes are left to the full decode (trim() removes some of
+ * those characters too, such as U+00A0), so false means "cannot tell here", not "blank".
+ */
+function hasAsciiNonSpace(buf: Buffer, start: number, stop: number): boolean {
+  for (let i = start; i < stop; i += 1) {
+    const byte = buf[i] ?? 0;
+    if (byte < 0x80 && byte !== 0x20 && (byte < 0x09 || byte > 0x0d)) return true;
+  }
+  return false;
 }
