@@ -113,7 +113,7 @@ export const SETTINGS = {
     'TRANSACTION_MAX_RECORDS',
     intIn(1, 100_000).default(50_000),
     '50000',
-    "Most records committed in one transaction (exactly-once mode); a fetched batch is split into transactions of this size. The default is above what one fetch of a partition holds (1 MB, about 25,000 orders), so each fetched batch is one transaction. Smaller means more commits, which cost round trips; a crash redoes at most this many records.",
+    'Most records committed in one transaction (exactly-once mode); a fetched batch is split into transactions of this size. The default is above what one fetch of a partition holds (1 MB, about 25,000 orders), so each fetched batch is one transaction. Smaller means more commits, which cost round trips; a crash redoes at most this many records.',
     CONSUMER,
   ),
   transactionTimeoutMs: setting(
