@@ -150,13 +150,11 @@ export class OrderProcessor {
     return run;
   }
 
-  /** The id of an order that takeRun took (its schema is cached, so no I/O); undefined otherwise. */
-  orderIdOf(value: Buffer | null): string | undefined {
-    try {
-      return this.#deps.decoder.decodeCached?.(value)?.orderId;
-    } catch {
-      return undefined;
-    }
+  /** The id of an order that takeRun took: its schema is cached, so it decodes without I/O. */
+  orderIdOf(value: Buffer | null): string {
+    const order = this.#deps.decoder.decodeCached?.(value);
+    if (order === undefined) throw new Error('an order taken in a run must decode from the schema cache');
+    return order.orderId;
   }
 
   /**

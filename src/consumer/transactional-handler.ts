@@ -1,4 +1,5 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { committedOffset } from '../adapters/kafka/group-lag.js';
 import type { AppConfig } from '../config/load.js';
 import { transactionCloseAfterMs } from '../domain/retry-policy.js';
 import { longestRegistryCallMs } from '../adapters/registry/schema-registry-client.js';
@@ -47,6 +48,9 @@ interface PartitionOwner {
 
 const RESTORE_TIMEOUT_MS = 30_000;
 
+/** Records between checks, within a transaction, of whether to stop early. */
+const ABANDON_CHECK_EVERY = 1000;
+
 /**
  * The first write of a transaction right after the previous commit is refused with
  * CONCURRENT_TRANSACTIONS until the broker has written the commit markers, a few milliseconds.
@@ -75,6 +79,7 @@ export class TransactionalHandler implements BatchHandler {
   readonly #owners = new Map<number, Promise<PartitionOwner>>();
   readonly #retries = new PartitionRetries();
   readonly #closeAfterMs: number;
+  #admin: Promise<Admin> | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -101,7 +106,7 @@ export class TransactionalHandler implements BatchHandler {
   async handle(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, isRunning, isStale, pause } = payload;
     const partition = batch.partition;
-    const owner = await this.#ownerFor(partition);
+    const owner = await this.#ownerFor(partition, payload.heartbeat);
     const shouldAbandon = () => this.isStopping() || !isRunning() || isStale();
 
     // Records below nextOffset are already in the committed aggregate (e.g. a fenced owner's last commit
@@ -148,7 +153,7 @@ export class TransactionalHandler implements BatchHandler {
     while (start < pending.length) {
       if (shouldAbandon()) return;
       const chunk = pending.slice(start, start + this.config.transactionMaxRecords);
-      const result = await this.#commitChunk(owner, partition, chunk, soFar);
+      const result = await this.#commitChunk(owner, partition, chunk, soFar, shouldAbandon);
       soFar = undefined;
       if (result === undefined) return;
       if (result.lastOffset !== undefined) {
@@ -181,6 +186,7 @@ export class TransactionalHandler implements BatchHandler {
     partition: number,
     chunk: EachBatchPayload['batch']['messages'],
     soFar: AttemptSoFar | undefined,
+    shouldAbandon: () => boolean,
   ): Promise<ChunkResult | undefined> {
     const { ordersTopic, dlqTopic, statsTopic, groupId } = this.config;
     const transaction = await owner.producer.transaction();
@@ -204,8 +210,15 @@ export class TransactionalHandler implements BatchHandler {
     const openedAt = performance.now();
     // One clock read per record or run: each one's finish time is the next one's start.
     let clock = openedAt;
+    let abandonCheck = ABANDON_CHECK_EVERY;
     try {
       while (records < chunk.length) {
+        // A stop or a rebalance ends the transaction early, with what is done so far, so it does not
+        // wait for a whole fetched batch (isStale() builds a JSON key per call: not every record).
+        if (records >= abandonCheck) {
+          if (shouldAbandon()) break;
+          abandonCheck = records + ABANDON_CHECK_EVERY;
+        }
         const pause = loop.maybeYield(clock);
         if (pause) {
           await pause;
@@ -213,7 +226,7 @@ export class TransactionalHandler implements BatchHandler {
         }
         const run =
           inRuns && attemptSoFar === undefined
-            ? this.processor.takeRun(chunk, records, chunk.length, clock)
+            ? this.processor.takeRun(chunk, records, abandonCheck, clock)
             : undefined;
         if (run) {
           // The changelog keeps the last order's id: one order per run is decoded whole.
@@ -294,10 +307,10 @@ export class TransactionalHandler implements BatchHandler {
     }
   }
 
-  #ownerFor(partition: number): Promise<PartitionOwner> {
+  #ownerFor(partition: number, heartbeat: () => Promise<void>): Promise<PartitionOwner> {
     let owner = this.#owners.get(partition);
     if (!owner) {
-      owner = this.#becomeOwner(partition);
+      owner = this.#becomeOwner(partition, heartbeat);
       this.#owners.set(partition, owner);
       owner.catch(() => this.#owners.delete(partition));
     }
@@ -305,7 +318,7 @@ export class TransactionalHandler implements BatchHandler {
   }
 
   /** Fence the previous owner, then restore the partition's aggregate from the changelog. */
-  async #becomeOwner(partition: number): Promise<PartitionOwner> {
+  async #becomeOwner(partition: number, heartbeat: () => Promise<void>): Promise<PartitionOwner> {
     const producer = this.kafka.producer({
       transactionalId: this.transactionalId(partition),
       idempotent: true,
@@ -318,6 +331,18 @@ export class TransactionalHandler implements BatchHandler {
     // Only after fencing is the changelog final for this partition; read it to its current end.
     await this.changelog.catchUp(RESTORE_TIMEOUT_MS);
     const { groupId, ordersTopic } = this.config;
+    // The group's offset and the aggregate are committed in one transaction, so the aggregate must reach
+    // the offset. The changelog's read_committed end can stop short of it: behind another transaction still
+    // open on the changelog. Starting from the offset with an older aggregate would lose those orders.
+    const committed = await committedOffset(await this.#adminClient(), groupId, ordersTopic, partition);
+    // A transaction left open is aborted by the broker after TRANSACTION_TIMEOUT_MS at the latest.
+    const waitMs = this.config.transactionTimeoutMs + RESTORE_TIMEOUT_MS;
+    if (!(await this.changelog.reaches(groupId, ordersTopic, partition, committed, waitMs, heartbeat))) {
+      this.logger.warn(
+        { partition, committed: committed.toString() },
+        'The aggregate stays behind the committed offset (offsets moved by hand?); continuing with it',
+      );
+    }
     const state =
       this.changelog.get(groupId, ordersTopic, partition) ?? emptyStats(groupId, ordersTopic, partition);
     this.logger.info(
@@ -345,5 +370,19 @@ export class TransactionalHandler implements BatchHandler {
   async close(): Promise<void> {
     this.#retries.clear();
     await Promise.all([...this.#owners.keys()].map((p) => this.#drop(p)));
+    await this.#admin?.then((admin) => admin.disconnect()).catch(() => undefined);
+    this.#admin = undefined;
+  }
+
+  /** One admin client for the group's committed offsets, connected on first use. */
+  #adminClient(): Promise<Admin> {
+    this.#admin ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    // A failed connect is not kept: the next new owner tries again.
+    this.#admin.catch(() => (this.#admin = undefined));
+    return this.#admin;
   }
 }

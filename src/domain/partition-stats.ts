@@ -72,7 +72,7 @@ export class StatsDelta {
       readonly maxCents: number;
       readonly lastOffset: string;
     },
-    lastOrderId: string | undefined,
+    lastOrderId: string,
   ): void {
     if (run.count === 0) return;
     const minCents = BigInt(run.minCents);
@@ -81,7 +81,7 @@ export class StatsDelta {
     this.sumCents += BigInt(run.sumCents);
     if (this.minCents === undefined || minCents < this.minCents) this.minCents = minCents;
     if (this.maxCents === undefined || maxCents > this.maxCents) this.maxCents = maxCents;
-    this.lastOrderId = lastOrderId ?? this.lastOrderId;
+    this.lastOrderId = lastOrderId;
     this.lastOffset = run.lastOffset;
   }
 

@@ -5,6 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { averageCents, formatCents } from '../../src/domain/money.js';
 import { seededRandom } from '../../src/domain/order-generator.js';
 import { runProducer } from '../../src/producer/index.js';
+import { startConsumer } from '../../src/consumer/index.js';
 import {
   deadLetterPositions,
   expectedFromLedger,
@@ -131,6 +132,67 @@ describe('exactly-once aggregate under faults', () => {
     });
     for (const p of live) p.child.kill('SIGTERM');
     await Promise.all(live.map((p) => p.exited));
+  });
+
+  it("when another transaction is still open on the changelog as a partition changes owner, then the new owner waits for the previous owner's last aggregate", async () => {
+    const topics = await topicsFor('eos-handover');
+    const eos = { PROCESSING_MODE: 'exactly-once', KAFKA_SESSION_TIMEOUT_MS: '6000' };
+    const produce = (seed: number, startOrderId: number) =>
+      runProducer(
+        testConfig('producer', topics, {
+          ORDER_COUNT: '300',
+          INVALID_RATIO: '0.05',
+          PRODUCER_SEED: String(seed),
+          START_ORDER_ID: String(startOrderId),
+        }),
+        { logger: quietLogger, keepLedger: true, http: false },
+      );
+    const admin = kafka.admin();
+    await admin.connect();
+    const committedTotal = async (): Promise<number> => {
+      const [offsets] = await admin.fetchOffsets({ groupId: topics.groupId, topics: [topics.ordersTopic] });
+      return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    };
+    // A transaction that writes to the changelog and stays open: read_committed readers stop before it.
+    const blocker = kafka.producer({
+      transactionalId: `${topics.groupId}-blocker`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+    });
+    await blocker.connect();
+    try {
+      const first = await startConsumer(testConfig('consumer', topics, eos), { logger: quietLogger });
+      const before = await produce(41, 1);
+      await waitUntil('the first orders committed', async () => (await committedTotal()) === 300, 60_000);
+
+      const open = await blocker.transaction();
+      await open.send({ topic: topics.statsTopic, messages: [{ key: 'blocker', value: 'open' }] });
+      // These commit behind the open transaction: committed, but beyond what read_committed can read yet.
+      const after = await produce(42, 1001);
+      await waitUntil('the later orders committed', async () => (await committedTotal()) === 600, 60_000);
+      await first.stop();
+
+      const second = await startConsumer(testConfig('consumer', topics, eos), { logger: quietLogger });
+      try {
+        await waitUntil('the new owner to join', () => second.health.joined, 60_000);
+        // New records make it take the partitions over (restore, then process) while the blocker is open.
+        const later = await produce(43, 2001);
+        // Long enough for a new owner that did not wait to restore the older aggregate and go on from the offset.
+        await sleep(3000);
+        await open.abort();
+        const expected = expectedFromLedger([...before.ledger, ...after.ledger, ...later.ledger]);
+        await withChangelog(kafka, topics, async (changelog) => {
+          await waitForSettled(changelog, topics.ordersTopic, 900n, 60_000);
+          assert.deepEqual(totals(changelog.all(), topics.ordersTopic), expected);
+        });
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await blocker.disconnect();
+      await admin.disconnect();
+    }
   });
 
   it('when the group scales from 1 to 3 consumers and back to 1 mid-run, then the aggregate is still exact and /stats agrees everywhere', async () => {

@@ -146,7 +146,9 @@ describe('local stack, started in its own state folder', () => {
     assert.equal(result.code, 0, result.output);
     assert.match(result.output, /already up; nothing to do/);
     assert.equal(readPidFile(path.join(stateDir, 'run', 'broker.pid')), before);
-    assert.ok(result.ms < 20_000, `second up took ${result.ms} ms`);
+    // The same pid proves nothing restarted; the bound only catches a hang (a loaded CI machine needs
+    // a few seconds just to start tsx).
+    assert.ok(result.ms < 60_000, `second up took ${result.ms} ms`);
   });
 
   it('when the pid file names a live process that is not ours, then status ignores it and re-finds the broker', async () => {

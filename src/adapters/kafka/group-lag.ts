@@ -33,4 +33,16 @@ export async function groupLag(admin: Admin, groupId: string, topic: string): Pr
     .sort((a, b) => a.partition - b.partition);
 }
 
+/** The group's committed offset (the next offset it will read) for one partition; -1 when none. */
+export async function committedOffset(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+  partition: number,
+): Promise<bigint> {
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const offset = committed?.partitions.find((p) => p.partition === partition)?.offset;
+  return offset === undefined ? -1n : BigInt(offset);
+}
+
 export const totalLag = (lags: readonly PartitionLag[]): bigint => lags.reduce((sum, p) => sum + p.lag, 0n);

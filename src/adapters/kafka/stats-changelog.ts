@@ -96,6 +96,34 @@ export class StatsChangelog {
     }
   }
 
+  /**
+   * Waits until the aggregate of `partition` is complete up to `nextOffset` (or beyond); false after
+   * `timeoutMs`. `whileWaiting` runs about once a second (a consumer's heartbeat). A committed record
+   * can sit beyond what read_committed may read: behind a transaction that began earlier on the
+   * changelog and is still open (another partition's owner between its write and its commit, or a
+   * crashed one until it is fenced or times out). catchUp() cannot see such a record; this waits for it.
+   */
+  async reaches(
+    group: string,
+    topic: string,
+    partition: number,
+    nextOffset: bigint,
+    timeoutMs: number,
+    whileWaiting: () => Promise<void> = () => Promise.resolve(),
+  ): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    let nextCall = performance.now() + 1000;
+    while ((this.get(group, topic, partition)?.nextOffset ?? 0n) < nextOffset) {
+      if (performance.now() > deadline) return false;
+      if (performance.now() > nextCall) {
+        await whileWaiting();
+        nextCall = performance.now() + 1000;
+      }
+      await sleep(20);
+    }
+    return true;
+  }
+
   get(group: string, topic: string, partition: number): PartitionStats | undefined {
     return this.#states.get(statsKey(group, topic, partition));
   }
