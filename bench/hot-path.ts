@@ -28,9 +28,19 @@ const BATCH = 5000;
 const SCHEMA_ID = 1;
 
 const writer = avro.Type.forSchema(loadOrderSchema(), { logicalTypes: LOGICAL_TYPES });
+// A registry stand-in: the schema lookup of registerSchema (registry-api.ts) and fetching by id.
+const answer = <T>(data: T) => Promise.resolve({ data: () => data });
 const registry = {
   getSchema: () => Promise.resolve(writer),
-  register: () => Promise.resolve({ id: SCHEMA_ID }),
+  cache: { clear: () => undefined },
+  api: {
+    Subject: {
+      config: () => answer({ compatibilityLevel: 'BACKWARD' }),
+      updateConfig: () => answer({}),
+      registered: () => answer({ id: SCHEMA_ID }),
+      register: () => answer({ id: SCHEMA_ID }),
+    },
+  },
 } as unknown as SchemaRegistry;
 
 const codec = new OrderCodec(registry);
@@ -78,17 +88,27 @@ const bus = new ConsumerEventBus();
 registerConsumerMetrics(createMetricsRegistry({ service: 'consumer' }), bus);
 const processor = new OrderProcessor({
   decoder: codec,
-  policy: { maxRetries: 3, backoffMs: 10, strategy: 'fixed', maxBackoffMs: 10, jitter: 0 },
+  policy: {
+    maxRetries: 3,
+    backoffMs: 10,
+    strategy: 'fixed',
+    maxBackoffMs: 10,
+    jitter: 0,
+    waitBackoffMs: 10,
+    waitMaxBackoffMs: 10,
+  },
   groupId: 'bench',
 });
 await codec.decode(batches[0]?.[0]?.value ?? null);
-const ours = new AtLeastOnceHandler(
+const ours = new AtLeastOnceHandler({
   processor,
-  new OutcomeRecorder(new RunningAverage(), bus, quiet),
-  { publish: () => Promise.resolve() },
+  recorder: new OutcomeRecorder(new RunningAverage(), bus, quiet),
+  deadLetters: { publish: () => Promise.resolve() },
   bus,
-  () => false,
-);
+  logger: quiet,
+  isStopping: () => false,
+  heartbeatEveryMs: 3000,
+});
 
 async function nsPerRecord(eachBatch: (p: EachBatchPayload) => Promise<void>): Promise<number> {
   const started = process.hrtime.bigint();

@@ -1,13 +1,19 @@
-/** `npm run docs:config`: rewrites the README's configuration table between its markers. */
+/** `npm run docs:config`: rewrites the README's configuration and error-code tables between their markers. */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { renderConfigTable } from '../src/config/config-table.js';
+import { renderConfigTable, renderErrorTable } from '../src/config/config-table.js';
 
 const README = new URL('../README.md', import.meta.url);
-const BEGIN = '<!-- config-table:begin -->';
-const END = '<!-- config-table:end -->';
-const text = readFileSync(README, 'utf8');
-const start = text.indexOf(BEGIN);
-const end = text.indexOf(END);
-if (start < 0 || end < start) throw new Error(`README.md lacks the ${BEGIN} … ${END} markers`);
-writeFileSync(README, `${text.slice(0, start + BEGIN.length)}\n${renderConfigTable()}\n${text.slice(end)}`);
-console.log('README.md configuration table updated');
+let text = readFileSync(README, 'utf8');
+for (const [name, render] of [
+  ['config-table', renderConfigTable],
+  ['error-table', renderErrorTable],
+] as const) {
+  const begin = `<!-- ${name}:begin -->`;
+  const end = `<!-- ${name}:end -->`;
+  const start = text.indexOf(begin);
+  const stop = text.indexOf(end);
+  if (start < 0 || stop < start) throw new Error(`README.md lacks the ${begin} … ${end} markers`);
+  text = `${text.slice(0, start + begin.length)}\n${render()}\n${text.slice(stop)}`;
+}
+writeFileSync(README, text);
+console.log('README.md configuration and error-code tables updated');

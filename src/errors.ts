@@ -1,110 +1,246 @@
 /**
- * Every error the application raises on purpose, with a stable code.
- * The retry/DLQ decision reads `retriable` and nothing else, and the README's
- * error table is checked against ERROR_DOCS by a unit test.
+ * Every error the application raises on purpose, with a stable code and what the consumer does about
+ * it. The retry/DLQ decision reads `handling` and nothing else; the README's error table is generated
+ * from ERROR_DOCS (`npm run docs:config`) and a unit test keeps the two equal.
  */
+
+/**
+ * How a failure is handled:
+ * - `dead-letter`: the record itself is wrong, so it goes to the DLQ at once;
+ * - `retry`: the processing step may succeed later: retried up to MAX_RETRIES, then dead-lettered;
+ * - `wait`: something the record needs is down (registry, broker, DLQ). It is not the record's fault,
+ *   so no attempt is used and nothing is dead-lettered: the partition waits with a capped backoff and
+ *   goes on by itself once the dependency is back;
+ * - `startup`: a process cannot start (or a producer cannot go on) until the operator fixes it;
+ * - `alert`: logged, counted and alerted on; processing goes on safely.
+ */
+export type Handling = 'dead-letter' | 'retry' | 'wait' | 'startup' | 'alert';
+
+/** What a `wait` waits for; the label of the waiting metrics. */
+export type Dependency = 'registry' | 'broker' | 'dlq';
+
+export const DEPENDENCIES: readonly Dependency[] = ['registry', 'broker', 'dlq'];
+
+interface ErrorDoc {
+  readonly handling: Handling;
+  readonly meaning: string;
+}
+
 export const ERROR_DOCS = {
-  KOS_CONFIG_INVALID: 'One or more environment variables or flags are invalid; the message lists each one.',
-  KOS_WIRE_FORMAT:
-    'The record value is not Confluent-framed Avro (missing magic byte 0 or shorter than 5 bytes).',
-  KOS_SCHEMA_UNKNOWN: 'The record names a schema id the registry does not know.',
-  KOS_DECODE_FAILED:
-    'The bytes do not decode with the writer schema they name, or do not resolve to the order schema.',
-  KOS_ORDER_INVALID:
-    'The order decoded but breaks a business rule (empty orderId or product, price not above zero).',
-  KOS_REGISTRY_UNAVAILABLE: 'The schema registry could not be reached or answered 5xx/timeout; retried.',
-  KOS_DOWNSTREAM_TRANSIENT: 'The downstream processing step failed in a way that may succeed on retry.',
-  KOS_DOWNSTREAM_PERMANENT: 'The downstream processing step rejected the order for good.',
-  KOS_UNEXPECTED: 'An error nobody classified; treated as transient so it is retried, then dead-lettered.',
-  KOS_CLIENT_UNPATCHED:
-    'The installed kafkajs lacks our read_committed fix (patches/); exactly-once mode refuses to start.',
-} as const;
+  KOS_CONFIG_INVALID: {
+    handling: 'startup',
+    meaning: 'One or more environment variables or flags are invalid; the message lists each one.',
+  },
+  KOS_CLIENT_UNPATCHED: {
+    handling: 'startup',
+    meaning:
+      'A dependency lacks one of our fixes (patches/, applied by `npm ci`): kafkajs’s read_committed filter or avsc’s bounded decoding. The consumer refuses to start.',
+  },
+  KOS_WIRE_FORMAT: {
+    handling: 'dead-letter',
+    meaning: 'The record value is not Confluent-framed Avro (missing magic byte 0 or shorter than 5 bytes).',
+  },
+  KOS_SCHEMA_UNKNOWN: {
+    handling: 'dead-letter',
+    meaning:
+      'The record names a schema id the registry does not know (an unknown id is remembered for 10 s).',
+  },
+  KOS_DECODE_FAILED: {
+    handling: 'dead-letter',
+    meaning:
+      'The bytes do not decode with the writer schema they name (malformed, oversized or too deeply nested), or that schema cannot be read as an order.',
+  },
+  KOS_ORDER_INVALID: {
+    handling: 'dead-letter',
+    meaning:
+      'The order decoded but breaks a business rule: empty or over-long orderId (64 bytes) or product (256 bytes), price not in (0, 9,999,999,999.99], invalid createdAt.',
+  },
+  KOS_DOWNSTREAM_TRANSIENT: {
+    handling: 'retry',
+    meaning: 'The downstream processing step failed in a way that may succeed on retry.',
+  },
+  KOS_DOWNSTREAM_PERMANENT: {
+    handling: 'dead-letter',
+    meaning: 'The downstream processing step rejected the order for good.',
+  },
+  KOS_UNEXPECTED: {
+    handling: 'retry',
+    meaning: 'An error nobody classified; retried, then dead-lettered.',
+  },
+  KOS_REGISTRY_UNAVAILABLE: {
+    handling: 'wait',
+    meaning: 'The schema registry could not be reached, timed out or answered 5xx.',
+  },
+  KOS_REGISTRY_AUTH: {
+    handling: 'wait',
+    meaning:
+      'The schema registry refused our credentials (HTTP 401 or 403). The consumer waits; the producer stops.',
+  },
+  KOS_BROKER_UNAVAILABLE: {
+    handling: 'wait',
+    meaning:
+      'A write or commit to Kafka failed for a reason outside the record (broker unreachable, timeout, leader change).',
+  },
+  KOS_DLQ_UNWRITABLE: {
+    handling: 'wait',
+    meaning:
+      'The dead letter could not be written (topic missing, not authorised, refused by the broker). Its offset is not committed; /readyz fails and OrdersDeadLetterQueueUnwritable fires.',
+  },
+  KOS_SCHEMA_NOT_REGISTERED: {
+    handling: 'startup',
+    meaning:
+      'SCHEMA_REGISTRY_AUTO_REGISTER=false and the order schema is not registered under the subject: register it first (CI, platform team).',
+  },
+  KOS_SCHEMA_INCOMPATIBLE: {
+    handling: 'startup',
+    meaning:
+      'The registry refused to register the order schema: it breaks the compatibility level of the subject. The message quotes the registry.',
+  },
+  KOS_SCHEMA_COMPATIBILITY_MISMATCH: {
+    handling: 'startup',
+    meaning:
+      'SCHEMA_REGISTRY_COMPATIBILITY asks for a level the subject does not have, and the registry refused to set it.',
+  },
+  KOS_CHANGELOG_REJECTED: {
+    handling: 'alert',
+    meaning:
+      'A changelog aggregate was implausible (unreadable, or offsets past the partition end or the committed offset) and was not restored; OrdersChangelogRejected fires.',
+  },
+} as const satisfies Record<string, ErrorDoc>;
 
 export type ErrorCode = keyof typeof ERROR_DOCS;
 
 export abstract class OrderSystemError extends Error {
   abstract readonly code: ErrorCode;
-  abstract readonly retriable: boolean;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
+  }
+
+  get handling(): Handling {
+    return ERROR_DOCS[this.code].handling;
+  }
+
+  /** What a `wait` waits for; undefined for every other handling. */
+  get dependency(): Dependency | undefined {
+    return undefined;
   }
 }
 
 export class ConfigError extends OrderSystemError {
   readonly code = 'KOS_CONFIG_INVALID';
-  readonly retriable = false;
   constructor(readonly problems: readonly string[]) {
     super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
 }
 
-/** The Kafka client would show records of aborted transactions; exactly-once cannot be kept with it. */
+/** A dependency lacks a fix of patches/: exactly-once or bounded decoding cannot be kept with it. */
 export class UnpatchedClientError extends OrderSystemError {
   readonly code = 'KOS_CLIENT_UNPATCHED';
-  readonly retriable = false;
 }
 
 export class WireFormatError extends OrderSystemError {
   readonly code = 'KOS_WIRE_FORMAT';
-  readonly retriable = false;
 }
 
 export class UnknownSchemaError extends OrderSystemError {
   readonly code = 'KOS_SCHEMA_UNKNOWN';
-  readonly retriable = false;
 }
 
 export class DecodeError extends OrderSystemError {
   readonly code = 'KOS_DECODE_FAILED';
-  readonly retriable = false;
 }
 
 export class InvalidOrderError extends OrderSystemError {
   readonly code = 'KOS_ORDER_INVALID';
-  readonly retriable = false;
-}
-
-export class RegistryUnavailableError extends OrderSystemError {
-  readonly code = 'KOS_REGISTRY_UNAVAILABLE';
-  readonly retriable = true;
 }
 
 export class TransientDownstreamError extends OrderSystemError {
   readonly code = 'KOS_DOWNSTREAM_TRANSIENT';
-  readonly retriable = true;
 }
 
 export class PermanentDownstreamError extends OrderSystemError {
   readonly code = 'KOS_DOWNSTREAM_PERMANENT';
-  readonly retriable = false;
 }
+
+export class RegistryUnavailableError extends OrderSystemError {
+  readonly code = 'KOS_REGISTRY_UNAVAILABLE';
+  override get dependency(): Dependency {
+    return 'registry';
+  }
+}
+
+export class RegistryAuthError extends OrderSystemError {
+  readonly code = 'KOS_REGISTRY_AUTH';
+  override get dependency(): Dependency {
+    return 'registry';
+  }
+}
+
+export class BrokerUnavailableError extends OrderSystemError {
+  readonly code = 'KOS_BROKER_UNAVAILABLE';
+  override get dependency(): Dependency {
+    return 'broker';
+  }
+}
+
+export class DeadLetterUnwritableError extends OrderSystemError {
+  readonly code = 'KOS_DLQ_UNWRITABLE';
+  override get dependency(): Dependency {
+    return 'dlq';
+  }
+}
+
+export class SchemaNotRegisteredError extends OrderSystemError {
+  readonly code = 'KOS_SCHEMA_NOT_REGISTERED';
+}
+
+export class SchemaIncompatibleError extends OrderSystemError {
+  readonly code = 'KOS_SCHEMA_INCOMPATIBLE';
+}
+
+export class CompatibilityMismatchError extends OrderSystemError {
+  readonly code = 'KOS_SCHEMA_COMPATIBILITY_MISMATCH';
+}
+
+/** The longest error message a dead letter or a log line carries. */
+export const MAX_ERROR_MESSAGE_CHARS = 1000;
 
 export interface ErrorClassification {
   readonly code: ErrorCode;
-  readonly retriable: boolean;
+  readonly handling: Handling;
+  /** Set when handling is `wait`. */
+  readonly dependency: Dependency | undefined;
   readonly errorClass: string;
+  /** At most MAX_ERROR_MESSAGE_CHARS. */
   readonly message: string;
   readonly stack: string;
 }
 
-/** Anything thrown, reduced to what the retry policy and the DLQ headers need. */
+/** Anything thrown, reduced to what the retry policy, the DLQ headers and the logs need. */
 export function classifyError(error: unknown): ErrorClassification {
   if (error instanceof OrderSystemError) {
     return {
       code: error.code,
-      retriable: error.retriable,
+      handling: error.handling,
+      dependency: error.dependency,
       errorClass: error.name,
-      message: error.message,
+      message: boundMessage(error.message),
       stack: error.stack ?? '',
     };
   }
   const asError = error instanceof Error ? error : new Error(String(error));
   return {
     code: 'KOS_UNEXPECTED',
-    retriable: true,
+    handling: 'retry',
+    dependency: undefined,
     errorClass: asError.name,
-    message: asError.message,
+    message: boundMessage(asError.message),
     stack: asError.stack ?? '',
   };
+}
+
+/** A message cut to MAX_ERROR_MESSAGE_CHARS, saying that it was cut. */
+export function boundMessage(message: string, max = MAX_ERROR_MESSAGE_CHARS): string {
+  return message.length <= max ? message : `${message.slice(0, max - 16)}…[${message.length} chars]`;
 }

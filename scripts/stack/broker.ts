@@ -56,6 +56,10 @@ export function renderServerProperties(s: BrokerSettings): string {
     'auto.create.topics.enable': false,
     // One member per group in tests and the demo: waiting 3 s for more members only slows every join.
     'group.initial.rebalance.delay.ms': 0,
+    // ACLs are enforced, and everything without one is allowed: the stack stays open for local work,
+    // and a test can deny one operation on one topic (as a missing ACL would) with kafka-acls.
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'allow.everyone.if.no.acl.found': true,
   });
 }
 

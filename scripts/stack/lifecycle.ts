@@ -18,7 +18,7 @@ import {
   writePidFile,
 } from './process-control.js';
 import { probeBroker, probeRegistry, tailFile, waitUntilReady, type ProbeResult } from './readiness.js';
-import { launchRegistry, registryUrl } from './registry.js';
+import { launchRegistry, registryUrl, setRegistryDefaults } from './registry.js';
 import { ensureAppTopics } from './topics.js';
 import { readVersions, type StackVersions } from './versions.js';
 
@@ -279,6 +279,7 @@ async function startComponents(
         );
 
         if (toStart.length > 0) writeRunRecord(ctx, java);
+        if (toStart.includes('registry')) await setRegistryDefaults(registryUrl(ctx.config));
         let topics: string[] = [];
         if (wanted.includes('broker')) {
           const env = { ...ctx.env, KAFKA_BROKERS: brokerAddress(ctx.config) };

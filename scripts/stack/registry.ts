@@ -51,6 +51,22 @@ export function registryJvmArgs(
   ];
 }
 
+/**
+ * The registry-wide compatibility level, BACKWARD: what Confluent's registry defaults to, and what a
+ * platform team sets. Apicurio defaults to NONE. The application itself never sets a subject's level
+ * unless SCHEMA_REGISTRY_COMPATIBILITY asks it to, so the registry's default is what protects the contract.
+ */
+export async function setRegistryDefaults(url: string): Promise<void> {
+  const response = await fetch(`${url}/config`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ compatibility: 'BACKWARD' }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  await response.body?.cancel();
+  if (!response.ok) throw new Error(`setting the registry's default compatibility: HTTP ${response.status}`);
+}
+
 export function launchRegistry(config: StackConfig, paths: StackPaths, java: JavaInstall): ChildProcess {
   mkdirSync(paths.registryDir, { recursive: true });
   mkdirSync(paths.logsDir, { recursive: true });

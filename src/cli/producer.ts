@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { loadConfig } from '../config/load.js';
+import { OrderSystemError } from '../errors.js';
 import { runProducer } from '../producer/index.js';
 import { createLogger } from '../logger.js';
 import { configOrExit, exitOnUnhandled } from './process-lifecycle.js';
@@ -38,6 +39,12 @@ process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
 const result = await runProducer(config, { logger, signal: abort.signal }).catch((error: unknown) => {
+  if (error instanceof OrderSystemError) {
+    // The registry said no (incompatible schema, compatibility mismatch, credentials, not registered)
+    // or could not be reached: name that, not the brokers.
+    logger.error({ err: error, code: error.code }, `${error.code}: ${error.message}`);
+    process.exit(1);
+  }
   // Typically the brokers stayed unreachable through every connection retry: say so plainly, exit 1.
   logger.error(
     { err: error, brokers: config.brokers },

@@ -1,14 +1,11 @@
-import { longestRegistryCallMs } from '../adapters/registry/schema-registry-client.js';
 import { SETTINGS, type SettingKey, type SettingValues } from './settings.js';
 import { ConfigError } from '../errors.js';
-import { COMMIT_MARGIN_MS, transactionCloseAfterMs, type RetryPolicy } from '../domain/retry-policy.js';
+import type { RetryPolicy } from '../domain/retry-policy.js';
+import { timeBudgetProblems } from './time-budget.js';
 
 export type Role = 'consumer' | 'producer';
 
 export type AppConfig = Readonly<Omit<SettingValues, 'httpPort'> & { httpPort: number; role: Role }>;
-
-/** The least time a transaction must be able to take records, or every record would need its own. */
-const MIN_TRANSACTION_OPEN_MS = 1000;
 
 const DEFAULT_HTTP_PORT: Record<Role, number> = { consumer: 9464, producer: 9465 };
 
@@ -52,18 +49,12 @@ export function loadConfig(
     if (v.tlsCaFile && !v.tls) {
       problems.push('KAFKA_TLS_CA_FILE: set KAFKA_TLS=true to use it');
     }
-    // Backoffs happen outside transactions (the partition is paused), so one attempt is the longest a
-    // record holds one open.
-    if (role === 'consumer' && v.processingMode === 'exactly-once') {
-      const attemptMs = longestRegistryCallMs(v.registryTimeoutMs);
-      if (transactionCloseAfterMs(v.transactionTimeoutMs, attemptMs) < MIN_TRANSACTION_OPEN_MS) {
-        problems.push(
-          `TRANSACTION_TIMEOUT_MS=${v.transactionTimeoutMs}: must be at least ${attemptMs + COMMIT_MARGIN_MS + MIN_TRANSACTION_OPEN_MS} ` +
-            `(one attempt may wait ${attemptMs} ms for the registry, two calls of SCHEMA_REGISTRY_TIMEOUT_MS=${v.registryTimeoutMs} ` +
-            `and the client's pause between them, plus ${COMMIT_MARGIN_MS} ms to commit and ${MIN_TRANSACTION_OPEN_MS} ms of processing)`,
-        );
-      }
+    if (v.dependencyBackoffMaxMs < v.dependencyBackoffMs) {
+      problems.push(
+        `DEPENDENCY_BACKOFF_MAX_MS=${v.dependencyBackoffMaxMs}: must not be below DEPENDENCY_BACKOFF_MS=${v.dependencyBackoffMs}`,
+      );
     }
+    if (role === 'consumer') problems.push(...timeBudgetProblems(v));
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -75,7 +66,13 @@ export function loadConfig(
 export function retryPolicyFrom(
   config: Pick<
     SettingValues,
-    'maxRetries' | 'retryBackoffMs' | 'retryBackoffStrategy' | 'retryBackoffMaxMs' | 'retryJitter'
+    | 'maxRetries'
+    | 'retryBackoffMs'
+    | 'retryBackoffStrategy'
+    | 'retryBackoffMaxMs'
+    | 'retryJitter'
+    | 'dependencyBackoffMs'
+    | 'dependencyBackoffMaxMs'
   >,
 ): RetryPolicy {
   return {
@@ -84,5 +81,7 @@ export function retryPolicyFrom(
     strategy: config.retryBackoffStrategy,
     maxBackoffMs: config.retryBackoffMaxMs,
     jitter: config.retryJitter,
+    waitBackoffMs: config.dependencyBackoffMs,
+    waitMaxBackoffMs: config.dependencyBackoffMaxMs,
   };
 }

@@ -87,7 +87,31 @@ export const SETTINGS = {
     'SCHEMA_REGISTRY_TIMEOUT_MS',
     intIn(100, 60_000).default(5000),
     '5000',
-    'Timeout of one registry HTTP call; a timeout counts as a transient failure.',
+    "Timeout of one registry HTTP call. A lookup with the client's one retry may take 2 × this + 1 s, which must fit the session timeout.",
+  ),
+  schemaAutoRegister: setting(
+    'SCHEMA_REGISTRY_AUTO_REGISTER',
+    bool.default(true),
+    'true',
+    'Whether the producer may register the order schema when the subject lacks it. `false`: it only looks the schema up, for registries where only CI registers.',
+    PRODUCER,
+  ),
+  schemaCompatibility: setting(
+    'SCHEMA_REGISTRY_COMPATIBILITY',
+    z
+      .enum([
+        'BACKWARD',
+        'BACKWARD_TRANSITIVE',
+        'FORWARD',
+        'FORWARD_TRANSITIVE',
+        'FULL',
+        'FULL_TRANSITIVE',
+        'NONE',
+      ])
+      .optional(),
+    '(unset)',
+    "Compatibility level the producer sets on the subject when it differs. Unset: the subject's own level (or the registry's default) is left alone.",
+    PRODUCER,
   ),
   ordersTopic: setting(
     'ORDERS_TOPIC',
@@ -118,9 +142,9 @@ export const SETTINGS = {
   ),
   transactionTimeoutMs: setting(
     'TRANSACTION_TIMEOUT_MS',
-    intIn(1000, 900_000).default(60_000),
-    '60000',
-    "Broker-side transaction timeout. A transaction stops taking records once open for this minus one attempt's longest registry wait (2 × SCHEMA_REGISTRY_TIMEOUT_MS + 1 s) minus 5 s, so a slow attempt during an outage never outlives it (backoffs happen between transactions); startup rejects a value that leaves under 1 s.",
+    intIn(1000, 900_000).default(30_000),
+    '30000',
+    "Broker-side transaction timeout, at most the session timeout. A transaction stops taking records once open for this minus one record's longest step (a registry lookup or a Kafka write) minus 2 s to commit; startup rejects a value that leaves under 1 s.",
     CONSUMER,
   ),
   groupId: setting(
@@ -134,8 +158,14 @@ export const SETTINGS = {
     'KAFKA_SESSION_TIMEOUT_MS',
     intIn(6000, 300_000).default(30_000),
     '30000',
-    'How long the group waits for a silent consumer before moving its partitions (heartbeats every third of it, at most 3 s).',
+    'How long the group waits for a silent consumer before moving its partitions (heartbeats every third of it, at most 3 s, during long work too). No registry lookup, Kafka write or transaction may outlast it: startup says which does.',
     CONSUMER,
+  ),
+  kafkaRequestTimeoutMs: setting(
+    'KAFKA_REQUEST_TIMEOUT_MS',
+    intIn(1000, 300_000).default(10_000),
+    '10000',
+    'Longest wait for one Kafka request. In the consumer it also bounds one write (a dead letter, an aggregate, offsets, a commit) with its client retries; a write that fails or runs out of time makes the partition wait, never skips the record.',
   ),
   maxRetries: setting(
     'MAX_RETRIES',
@@ -169,7 +199,21 @@ export const SETTINGS = {
     'RETRY_JITTER',
     ratio.default(0),
     '0',
-    'Random spread of each delay, as a fraction (0.2 = ±20%).',
+    'Random spread of each retry and wait delay, as a fraction (0.2 = ±20%).',
+    CONSUMER,
+  ),
+  dependencyBackoffMs: setting(
+    'DEPENDENCY_BACKOFF_MS',
+    intIn(10, 600_000).default(1000),
+    '1000',
+    'First wait of a partition whose record needs a dependency that is down (registry, broker, DLQ); each further wait doubles, up to DEPENDENCY_BACKOFF_MAX_MS. Waiting uses none of the record’s retries.',
+    CONSUMER,
+  ),
+  dependencyBackoffMaxMs: setting(
+    'DEPENDENCY_BACKOFF_MAX_MS',
+    intIn(10, 3_600_000).default(30_000),
+    '30000',
+    'Longest single wait for a dependency; the partition keeps trying at this pace until it is back.',
     CONSUMER,
   ),
   simulatedFailureRate: setting(

@@ -44,6 +44,35 @@ export class EventLoopYield {
   }
 }
 
+/**
+ * Heartbeats on a timer while a batch is being worked on, so a batch that waits on the registry or
+ * on Kafka keeps the member in its group (kafkajs heartbeats only between batches, or when asked).
+ * The batch loop yields to the event loop every few tens of milliseconds, so the timer runs during
+ * long synchronous stretches too. A failed heartbeat (the group is rebalancing, the coordinator
+ * moved) makes `lost` true: the batch should end, so that kafkajs can rejoin.
+ */
+export class BatchHeartbeat {
+  #lost = false;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(heartbeat: () => Promise<void>, everyMs: number) {
+    this.#timer = setInterval(() => {
+      heartbeat().catch(() => {
+        this.#lost = true;
+      });
+    }, everyMs);
+    this.#timer.unref();
+  }
+
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
 /** Lag after `lastDone`, from the high watermark the fetch reported. */
 export function lagAfter(highWatermark: string, lastDone: string): number {
   return Math.max(0, Number(BigInt(highWatermark) - BigInt(lastDone) - 1n));

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { Dependency } from '../errors.js';
 
 /**
  * What the consumer reports about its work. Metrics and console output
@@ -37,6 +38,17 @@ export interface ConsumerEvents {
       endToEndSeconds: number | undefined;
     },
   ];
+  /**
+   * A record of `partition` needs `dependency`, which is down: the partition waits `delayMs` (its
+   * `waits`-th wait in a row), using none of the record's retries.
+   */
+  'partition.waiting': [
+    { partition: number; dependency: Dependency; reason: string; delayMs: number; waits: number },
+  ];
+  /** The record `partition` waited for went on (or the partition is no longer ours): it waits no more. */
+  'partition.resumed': [{ partition: number; dependency: Dependency; waitedSeconds: number }];
+  /** A restore refused a changelog aggregate that cannot be right, and fell back to the committed offset. */
+  'changelog.rejected': [{ partition: number; reason: string }];
   /** The consumer joined the group and owns these partitions of the orders topic. */
   'partitions.assigned': [{ partitions: number[] }];
   /** A rebalance started (the consumer is re-joining the group). */

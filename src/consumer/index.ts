@@ -4,6 +4,10 @@ import { formatCents } from '../domain/money.js';
 import { RunningAverage } from '../domain/running-average.js';
 import { createKafka } from '../adapters/kafka/client.js';
 import { DeadLetterPublisher } from '../adapters/kafka/dead-letter-publisher.js';
+import { DeadLetterWriter } from '../adapters/kafka/dead-letter-writer.js';
+import { LazyAdmin } from '../adapters/kafka/lazy-admin.js';
+import { assertAvroDecodingBounded } from '../adapters/registry/avro-guard.js';
+import { timeBudget } from '../config/time-budget.js';
 import { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
 import { assertAbortedRecordsStayHidden } from '../adapters/kafka/read-committed-guard.js';
 import { registerClusterMetrics } from '../adapters/metrics/cluster-metrics.js';
@@ -87,8 +91,10 @@ export async function startConsumer(
   config: AppConfig,
   options: ConsumerOptions = {},
 ): Promise<ConsumerHandle> {
-  // Before anything connects: a client that leaks aborted records would corrupt the aggregate silently.
+  // Before anything connects: a client that leaks aborted records would corrupt the aggregate silently,
+  // and a decoder that trusts block counts could hang on the first hostile record.
   if (config.processingMode === 'exactly-once') assertAbortedRecordsStayHidden();
+  assertAvroDecodingBounded();
   const logger =
     options.logger ??
     createLogger({ level: config.logLevel, format: config.logFormat, name: 'order-consumer' });
@@ -97,11 +103,14 @@ export async function startConsumer(
   registerConsumerMetrics(metrics, bus);
 
   const kafka = createKafka(config, logger, 'consumer');
+  const heartbeatEveryMs = Math.min(3000, Math.floor(config.sessionTimeoutMs / 3));
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
     readUncommitted: false,
     sessionTimeout: config.sessionTimeoutMs,
-    heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
+    // A rebalance waits for every member's batch: at least as long as a batch may take (time-budget.ts).
+    rebalanceTimeout: Math.max(60_000, config.sessionTimeoutMs),
+    heartbeatInterval: heartbeatEveryMs,
     maxWaitTimeInMs: 500,
   });
   options.instrument?.(consumer);
@@ -109,7 +118,11 @@ export async function startConsumer(
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
+    // A dead letter that cannot be written makes its partition wait and try again; kafkajs need not
+    // retry for long (the write is bounded by KAFKA_REQUEST_TIMEOUT_MS anyway).
+    retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 3 },
   });
+  const admin = new LazyAdmin(kafka);
 
   const health = new ConsumerHealth(
     consumer,
@@ -145,6 +158,8 @@ export async function startConsumer(
       { name: 'broker', check: () => health.connected },
       { name: 'group', check: () => health.joined },
       { name: 'registry', check: () => registryReachable(config) },
+      // A partition that cannot write its dead letters is stuck until an operator acts: say so.
+      { name: 'dlq', check: () => recorder.waits.assertNoneWaitFor('dlq') },
     ],
   });
   consumer.on(consumer.events.CRASH, (event) => {
@@ -176,25 +191,35 @@ export async function startConsumer(
     ? new StatsChangelog(kafka, config.statsTopic, config.groupId, logger)
     : undefined;
   if (changelog) registerClusterMetrics(metrics, changelog, config.groupId, config.ordersTopic);
+  const policy = retryPolicyFrom(config);
   const handler: BatchHandler = changelog
-    ? new TransactionalHandler(
+    ? new TransactionalHandler({
         kafka,
         consumer,
+        admin,
         config,
+        policy,
         processor,
         recorder,
         changelog,
         bus,
         logger,
         isStopping,
-      )
-    : new AtLeastOnceHandler(
+        heartbeatEveryMs,
+      })
+    : new AtLeastOnceHandler({
         processor,
         recorder,
-        new DeadLetterPublisher(dlqProducer, config.dlqTopic),
+        deadLetters: new DeadLetterPublisher(
+          dlqProducer,
+          config.dlqTopic,
+          new DeadLetterWriter(config.dlqTopic, admin, timeBudget(config).kafkaWriteMs, logger),
+        ),
         bus,
+        logger,
         isStopping,
-      );
+        heartbeatEveryMs,
+      });
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     const partitions = event.payload.memberAssignment[config.ordersTopic] ?? [];
     handler
@@ -238,6 +263,7 @@ export async function startConsumer(
       // After the consumer: no batch can need a partition's producer any more.
       await handler.close();
       await changelog?.stop();
+      await admin.close();
       await dlqProducer
         .disconnect()
         .catch((error: unknown) => logger.warn({ err: error }, 'DLQ producer disconnect failed'));

@@ -1,7 +1,13 @@
-import { classifyError, type ErrorClassification } from '../errors.js';
+import {
+  classifyError,
+  DeadLetterUnwritableError,
+  OrderSystemError,
+  type Dependency,
+  type ErrorClassification,
+} from '../errors.js';
 import { buildDeadLetterHeaders } from '../domain/dead-letter.js';
 import { assertValidOrder, type Order } from '../domain/order.js';
-import { decideAfterFailure, type RetryPolicy } from '../domain/retry-policy.js';
+import { decideAfterFailure, waitDelayMs, type RetryPolicy } from '../domain/retry-policy.js';
 import type { DownstreamStep } from './downstream.js';
 import { MAX_RUN_ORDERS, OrderRun, type RunRecord } from './order-run.js';
 
@@ -31,7 +37,11 @@ export interface OrderDecoder {
 }
 
 export interface DeadLetterSink {
-  /** Resolves once the DLQ record is acknowledged by all in-sync replicas. */
+  /**
+   * Resolves once the DLQ record is acknowledged by all in-sync replicas (or written into the open
+   * transaction). Rejects when it cannot be written, ideally with an error handled as `wait`
+   * (DeadLetterUnwritableError, BrokerUnavailableError): the record then waits, it is never skipped.
+   */
   publish(record: IncomingRecord, headers: Record<string, Buffer>): Promise<void>;
 }
 
@@ -47,6 +57,8 @@ export interface AttemptSoFar {
   readonly attempt: number;
   /** performance.now() of the first attempt, so the duration covers every attempt and backoff. */
   readonly startedAt: number;
+  /** Waits in a row so far for a dependency that was down (they use no attempt); 0 or absent: none. */
+  readonly waits?: number;
 }
 
 export type Outcome =
@@ -82,7 +94,37 @@ export type Outcome =
       readonly delayMs: number;
       readonly startedAt: number;
       readonly finishedAt: number;
+    }
+  /**
+   * Something the record needs is down (`dependency`): not the record's fault. Its partition waits
+   * `delayMs`, then the record comes back as the same attempt, with `waits` waits in a row so far.
+   * Nothing at or after this offset is committed meanwhile; nothing is dead-lettered for it.
+   */
+  | {
+      readonly kind: 'waiting';
+      readonly record: IncomingRecord;
+      readonly failure: ErrorClassification;
+      readonly dependency: Dependency;
+      readonly attempt: number;
+      readonly waits: number;
+      readonly delayMs: number;
+      readonly startedAt: number;
+      readonly finishedAt: number;
     };
+
+/** The outcomes after which a record's partition is paused and the record comes back. */
+export type ComeBackLater = Extract<Outcome, { kind: 'retry-later' | 'waiting' }>;
+
+/** Whether an outcome makes its record come back later (a retry or a wait), so the batch ends before it. */
+export const comesBack = (outcome: Outcome): outcome is ComeBackLater =>
+  outcome.kind === 'retry-later' || outcome.kind === 'waiting';
+
+/** Where a record that comes back later starts again: its next attempt, or the same one after a wait. */
+export function nextAttempt(outcome: ComeBackLater): AttemptSoFar {
+  return outcome.kind === 'retry-later'
+    ? { attempt: outcome.attempt + 1, startedAt: outcome.startedAt, waits: 0 }
+    : { attempt: outcome.attempt, startedAt: outcome.startedAt, waits: outcome.waits };
+}
 
 export interface OrderProcessorDeps {
   readonly decoder: OrderDecoder;
@@ -201,18 +243,34 @@ export class OrderProcessor {
     return processed(record, order, soFar.attempt, soFar.startedAt);
   }
 
-  /** The attempt failed: dead-letter now, or hand the record back to be retried after a backoff. */
+  /**
+   * The attempt failed: dead-letter now, hand the record back to be retried after a backoff, or, when
+   * a dependency is down (the registry, or the DLQ itself when the dead letter cannot be written),
+   * let its partition wait without using an attempt. Never throws: every path is an outcome.
+   */
   async #afterFailure(
     record: IncomingRecord,
     ctx: ProcessingContext,
     error: unknown,
-    { attempt, startedAt }: AttemptSoFar,
+    soFar: AttemptSoFar,
   ): Promise<Outcome> {
     const { policy } = this.#deps;
+    const { attempt, startedAt } = soFar;
     const failure = classifyError(error);
-    const decision = decideAfterFailure(policy, attempt, failure.retriable, this.#deps.random);
+    const decision = decideAfterFailure(policy, attempt, failure.handling, soFar.waits, this.#deps.random);
+    if (decision.action === 'wait') return waiting(record, failure, soFar, decision.delayMs);
     if (decision.action === 'dead-letter') {
-      await this.#deadLetter(record, failure, attempt, ctx.deadLetters);
+      try {
+        await this.#deadLetter(record, failure, attempt, ctx.deadLetters);
+      } catch (dlqError) {
+        const unwritable = classifyError(asWaitFailure(dlqError));
+        return waiting(
+          record,
+          unwritable,
+          soFar,
+          waitDelayMs(policy, (soFar.waits ?? 0) + 1, this.#deps.random),
+        );
+      }
       const finishedAt = performance.now();
       return {
         kind: 'dead-lettered',
@@ -251,6 +309,33 @@ export class OrderProcessor {
     });
     await sink.publish(record, headers);
   }
+}
+
+function waiting(
+  record: IncomingRecord,
+  failure: ErrorClassification,
+  soFar: AttemptSoFar,
+  delayMs: number,
+): Outcome {
+  return {
+    kind: 'waiting',
+    record,
+    failure,
+    // classifyError sets a dependency for every failure handled as `wait`.
+    dependency: failure.dependency ?? 'broker',
+    attempt: soFar.attempt,
+    waits: (soFar.waits ?? 0) + 1,
+    delayMs,
+    startedAt: soFar.startedAt,
+    finishedAt: performance.now(),
+  };
+}
+
+/** A dead letter that could not be written is a dependency being down, whatever the sink threw. */
+function asWaitFailure(error: unknown): OrderSystemError {
+  if (error instanceof OrderSystemError && error.handling === 'wait') return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new DeadLetterUnwritableError(`the dead letter could not be written: ${message}`, { cause: error });
 }
 
 function processed(record: IncomingRecord, order: Order, attempts: number, startedAt: number): Outcome {

@@ -4,7 +4,10 @@ import type { Logger } from '../logger.js';
 import type { ConsumerEventBus } from './events.js';
 import { originMs, where, type Outcome } from './order-processor.js';
 import type { OrderRun } from './order-run.js';
+import { PartitionWaits } from './partition-waits.js';
 import { WallClock } from './wall-clock.js';
+
+const DEPENDENCY_NAMES = { registry: 'schema registry', broker: 'Kafka broker', dlq: 'DLQ' } as const;
 
 export interface RecorderCounters {
   processed: number;
@@ -17,13 +20,17 @@ export interface RecorderCounters {
  */
 export class OutcomeRecorder {
   readonly counters: RecorderCounters = { processed: 0, deadLettered: 0 };
+  /** The partitions that wait for a dependency, for /readyz and the metrics. */
+  readonly waits: PartitionWaits;
 
   constructor(
     private readonly average: RunningAverage,
     private readonly bus: ConsumerEventBus,
     private readonly logger: Logger,
     private readonly wallClock: WallClock = new WallClock(),
-  ) {}
+  ) {
+    this.waits = new PartitionWaits(bus);
+  }
 
   /**
    * Whether each order needs an outcome of its own: its console line (the seed's) is written at info.
@@ -35,6 +42,7 @@ export class OutcomeRecorder {
 
   /** A run of good orders of `partition`, as if each had been recorded as `processed`, without its line. */
   recordRun(partition: number, run: OrderRun): void {
+    this.waits.wentOn(partition);
     const priceSumCents = BigInt(run.sumCents);
     this.average.addMany(priceSumCents, run.count);
     this.counters.processed += run.count;
@@ -48,6 +56,11 @@ export class OutcomeRecorder {
   }
 
   record(outcome: Outcome): void {
+    if (outcome.kind === 'waiting') {
+      this.#recordWait(outcome);
+      return;
+    }
+    this.waits.wentOn(outcome.record.partition);
     if (outcome.kind === 'processed') {
       const { order, record } = outcome;
       this.average.add(order.priceCents);
@@ -94,6 +107,29 @@ export class OutcomeRecorder {
         `Sent ${where(record)} to the DLQ after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.message}`,
       );
     }
+  }
+
+  /**
+   * A partition waits for a dependency: one line per wait, so a long outage logs at the pace of the
+   * capped backoff, not per record. A DLQ that cannot be written is an error an operator must fix.
+   */
+  #recordWait(outcome: Extract<Outcome, { kind: 'waiting' }>): void {
+    const { record, failure, dependency, waits, delayMs, attempt } = outcome;
+    this.waits.waiting(record.partition, dependency, failure.code, failure.message, delayMs, waits);
+    const line = {
+      partition: record.partition,
+      offset: record.offset,
+      code: failure.code,
+      dependency,
+      waits,
+      delayMs,
+      attempt,
+    };
+    const text =
+      `${where(record)} waits ${delayMs} ms for the ${DEPENDENCY_NAMES[dependency]} (wait ${waits}; ` +
+      `no retry used, nothing skipped): ${failure.message}`;
+    if (dependency === 'dlq') this.logger.error(line, text);
+    else this.logger.warn(line, text);
   }
 
   /** From the order's time when the writer gave one, else from the record's timestamp. */

@@ -1,8 +1,9 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, Transaction } from 'kafkajs';
 import { committedOffset } from '../adapters/kafka/group-lag.js';
 import type { AppConfig } from '../config/load.js';
-import { transactionCloseAfterMs } from '../domain/retry-policy.js';
-import { longestRegistryCallMs } from '../adapters/registry/schema-registry-client.js';
+import { timeBudget } from '../config/time-budget.js';
+import { BrokerUnavailableError, classifyError } from '../errors.js';
+import { waitDelayMs, type RetryPolicy } from '../domain/retry-policy.js';
 import {
   emptyStats,
   serializeStats,
@@ -10,34 +11,39 @@ import {
   StatsDelta,
   type PartitionStats,
 } from '../domain/partition-stats.js';
-import { isFenced } from '../adapters/kafka/kafka-errors.js';
+import { withDeadline } from '../adapters/kafka/deadline.js';
+import { DeadLetterWriter } from '../adapters/kafka/dead-letter-writer.js';
+import { describeKafkaError, isFenced } from '../adapters/kafka/kafka-errors.js';
+import type { LazyAdmin } from '../adapters/kafka/lazy-admin.js';
 import { connectTransactional } from '../adapters/kafka/transactional-producer.js';
 import type { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
 import type { Logger } from '../logger.js';
-import { EventLoopYield, lagAfter, toRecord, type BatchHandler } from './batch-handler.js';
+import { BatchHeartbeat, EventLoopYield, lagAfter, toRecord, type BatchHandler } from './batch-handler.js';
 import type { ConsumerEventBus } from './events.js';
-import type {
-  AttemptSoFar,
-  DeadLetterSink,
-  Outcome,
-  OrderProcessor,
-  ProcessingContext,
+import {
+  comesBack,
+  nextAttempt,
+  type AttemptSoFar,
+  type ComeBackLater,
+  type DeadLetterSink,
+  type IncomingRecord,
+  type Outcome,
+  type OrderProcessor,
+  type ProcessingContext,
 } from './order-processor.js';
 import { OrderRun } from './order-run.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
 import { PartitionRetries } from './partition-retries.js';
 
-type RetryLater = Extract<Outcome, { kind: 'retry-later' }>;
-
-/** What one transaction did: the outcomes it committed, and the record that has to wait, if any. */
+/** What one transaction did: the outcomes it committed, and the record that has to come back, if any. */
 interface ChunkResult {
-  /** Undefined when the transaction had nothing to commit (its first record has to wait). */
+  /** Undefined when the transaction had nothing to commit (its first record has to come back). */
   readonly lastOffset: string | undefined;
   /** Single outcomes and runs of good orders, in record order. */
   readonly outcomes: (Outcome | OrderRun)[];
   /** Records the outcomes cover. */
   readonly records: number;
-  readonly retryLater: RetryLater | undefined;
+  readonly comeBack: ComeBackLater | undefined;
 }
 
 /** The producer and last committed aggregate of one partition we own. */
@@ -55,13 +61,29 @@ const ABANDON_CHECK_EVERY = 1000;
  * The first write of a transaction right after the previous commit is refused with
  * CONCURRENT_TRANSACTIONS until the broker has written the commit markers, a few milliseconds.
  * kafkajs's first retry would wait 300 ms; like the Java client (20 ms for this case), retry soon.
- * Unbounded, as kafkajs does for an idempotent producer; the transaction timeout ends a stuck one.
+ * The retries are bounded so a broker that is away fails the write (and the partition waits)
+ * instead of retrying in the background; the write deadline (withDeadline) bounds them in time.
  */
 const TRANSACTIONAL_RETRY = {
   initialRetryTime: 10,
-  maxRetryTime: 10_000,
-  retries: Number.MAX_SAFE_INTEGER,
+  maxRetryTime: 1000,
+  retries: 10,
 } as const;
+
+export interface TransactionalHandlerOptions {
+  readonly kafka: Kafka;
+  readonly consumer: Consumer;
+  readonly admin: LazyAdmin;
+  readonly config: AppConfig;
+  readonly policy: RetryPolicy;
+  readonly processor: OrderProcessor;
+  readonly recorder: OutcomeRecorder;
+  readonly changelog: StatsChangelog;
+  readonly bus: ConsumerEventBus;
+  readonly logger: Logger;
+  readonly isStopping: () => boolean;
+  readonly heartbeatEveryMs: number;
+}
 
 /**
  * Kafka Streams' exactly-once, by hand: for each partition, the records'
@@ -74,40 +96,70 @@ const TRANSACTIONAL_RETRY = {
  * still commit; with one id per partition, whoever owns the partition next
  * initialises the same id, which aborts or completes the old owner's
  * transaction and fences it for good.
+ *
+ * Nothing a batch meets makes it throw: a dependency that is down (the registry, the broker, the DLQ)
+ * makes the partition wait where it is, with a capped backoff, and go on by itself once it is back.
  */
 export class TransactionalHandler implements BatchHandler {
   readonly #owners = new Map<number, Promise<PartitionOwner>>();
   readonly #retries = new PartitionRetries();
   readonly #closeAfterMs: number;
-  #admin: Promise<Admin> | undefined;
+  readonly #writeTimeoutMs: number;
+  readonly #deadLetters: DeadLetterWriter;
+  readonly #o: TransactionalHandlerOptions;
 
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly consumer: Consumer,
-    private readonly config: AppConfig,
-    private readonly processor: OrderProcessor,
-    private readonly recorder: OutcomeRecorder,
-    private readonly changelog: StatsChangelog,
-    private readonly bus: ConsumerEventBus,
-    private readonly logger: Logger,
-    private readonly isStopping: () => boolean,
-  ) {
+  constructor(options: TransactionalHandlerOptions) {
+    this.#o = options;
+    const budget = timeBudget(options.config);
     // loadConfig guarantees this is positive in exactly-once mode.
-    this.#closeAfterMs = transactionCloseAfterMs(
-      config.transactionTimeoutMs,
-      longestRegistryCallMs(config.registryTimeoutMs),
+    this.#closeAfterMs = budget.transactionCloseAfterMs;
+    this.#writeTimeoutMs = budget.kafkaWriteMs;
+    this.#deadLetters = new DeadLetterWriter(
+      options.config.dlqTopic,
+      options.admin,
+      this.#writeTimeoutMs,
+      options.logger,
     );
   }
 
   transactionalId(partition: number): string {
-    return `${this.config.groupId}-${this.config.ordersTopic}-${partition}`;
+    return `${this.#o.config.groupId}-${this.#o.config.ordersTopic}-${partition}`;
   }
 
   async handle(payload: EachBatchPayload): Promise<void> {
+    const heartbeat = new BatchHeartbeat(payload.heartbeat, this.#o.heartbeatEveryMs);
+    try {
+      await this.#handle(payload, heartbeat);
+    } finally {
+      heartbeat.stop();
+    }
+  }
+
+  async #handle(payload: EachBatchPayload, heartbeat: BatchHeartbeat): Promise<void> {
     const { batch, resolveOffset, isRunning, isStale, pause } = payload;
+    const { logger, recorder, bus, isStopping } = this.#o;
     const partition = batch.partition;
-    const owner = await this.#ownerFor(partition, payload.heartbeat);
-    const shouldAbandon = () => this.isStopping() || !isRunning() || isStale();
+    const shouldAbandon = () => isStopping() || !isRunning() || isStale() || heartbeat.lost;
+    const head = batch.messages[0];
+    if (head === undefined) return;
+
+    // A record whose backoff just ended comes first: it goes on counting attempts (or waits).
+    const parked = this.#retries.take(partition, head.offset);
+    if (parked && !parked.due) {
+      // Back before its backoff is over (kafkajs restarted its consumer and forgot the pause): wait on.
+      this.#retries.park(partition, head.offset, parked.soFar, parked.remainingMs, pause);
+      return;
+    }
+
+    let owner: PartitionOwner;
+    try {
+      owner = await this.#ownerFor(partition, payload.heartbeat);
+    } catch (error) {
+      // Fencing or restoring failed (the broker is away, the changelog is slow): wait, then try again.
+      logger.debug({ err: error, partition }, 'Could not take ownership of the partition; waiting');
+      this.#waitForBroker(partition, head, parked?.soFar, error, pause);
+      return;
+    }
 
     // Records below nextOffset are already in the committed aggregate (e.g. a fenced owner's last commit
     // landed after our offsets were fetched): counting them again would break exactness.
@@ -120,7 +172,7 @@ export class TransactionalHandler implements BatchHandler {
       skip += 1;
     const pending = skip === 0 ? batch.messages : batch.messages.slice(skip);
     if (pending.length < batch.messages.length) {
-      this.logger.debug(
+      logger.debug(
         {
           partition,
           skipped: batch.messages.length - pending.length,
@@ -130,46 +182,48 @@ export class TransactionalHandler implements BatchHandler {
       );
     }
     if (pending.length === 0) {
-      if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
+      resolveOffset(batch.lastOffset());
       return;
     }
-    const first = pending[0];
-    if (first && BigInt(first.offset) > owner.state.nextOffset && owner.state.nextOffset > 0n) {
-      this.logger.warn(
+    const first = pending[0] as KafkaMessage;
+    if (BigInt(first.offset) > owner.state.nextOffset && owner.state.nextOffset > 0n) {
+      logger.warn(
         { partition, from: owner.state.nextOffset.toString(), to: first.offset },
         'Offsets skip ahead of the aggregate (records deleted by retention?); continuing from the committed offset',
       );
     }
 
-    // A record whose backoff just ended comes first: it goes on counting attempts.
-    const parked = first && this.#retries.take(partition, first.offset);
-    if (first && parked && !parked.due) {
-      // Back before its backoff is over (kafkajs restarted its consumer and forgot the pause): wait on.
-      this.#retries.park(partition, first.offset, parked.soFar, parked.remainingMs, pause);
-      return;
-    }
-    let soFar = parked?.soFar;
+    // The parked attempt belongs to the record it was parked for, only.
+    let soFar = parked && first.offset === head.offset ? parked.soFar : undefined;
     let start = 0;
     while (start < pending.length) {
       if (shouldAbandon()) return;
-      const chunk = pending.slice(start, start + this.config.transactionMaxRecords);
-      const result = await this.#commitChunk(owner, partition, chunk, soFar, shouldAbandon);
+      const chunk = pending.slice(start, start + this.#o.config.transactionMaxRecords);
+      let result: ChunkResult | undefined;
+      try {
+        result = await this.#commitChunk(owner, partition, chunk, soFar, shouldAbandon);
+      } catch (error) {
+        await this.#afterFailedTransaction(owner, partition, chunk, soFar, error, pause);
+        return;
+      }
       soFar = undefined;
       if (result === undefined) return;
       if (result.lastOffset !== undefined) {
         resolveOffset(result.lastOffset);
         for (const outcome of result.outcomes) {
-          if (outcome instanceof OrderRun) this.recorder.recordRun(partition, outcome);
-          else this.recorder.record(outcome);
+          if (outcome instanceof OrderRun) recorder.recordRun(partition, outcome);
+          else recorder.record(outcome);
         }
-        this.bus.emit('lag', [{ partition, lag: lagAfter(batch.highWatermark, result.lastOffset) }]);
+        bus.emit('lag', [{ partition, lag: lagAfter(batch.highWatermark, result.lastOffset) }]);
       }
-      if (result.retryLater) {
+      if (result.comeBack) {
         // Only this partition waits for the backoff; the next fetch starts again at the waiting record.
-        const { record, attempt, startedAt, delayMs } = result.retryLater;
-        const next = { attempt: attempt + 1, startedAt };
-        if (!shouldAbandon() && this.#retries.park(partition, record.offset, next, delayMs, pause))
-          this.recorder.record(result.retryLater);
+        const outcome = result.comeBack;
+        if (
+          !shouldAbandon() &&
+          this.#retries.park(partition, outcome.record.offset, nextAttempt(outcome), outcome.delayMs, pause)
+        )
+          recorder.record(outcome);
         return;
       }
       start += result.records;
@@ -178,8 +232,9 @@ export class TransactionalHandler implements BatchHandler {
 
   /**
    * One transaction over the leading records of `chunk`: it closes after the last one, before a
-   * record that has to wait for a retry, or once it has been open for #closeAfterMs. Undefined when
-   * the transaction failed (the records will be read again).
+   * record that has to come back (a retry, or a wait for a dependency), or once it has been open for
+   * #closeAfterMs. Undefined when a stop or a rebalance made it give up; throws when the transaction
+   * itself failed (the caller aborts, seeks back and waits).
    */
   async #commitChunk(
     owner: PartitionOwner,
@@ -188,29 +243,43 @@ export class TransactionalHandler implements BatchHandler {
     soFar: AttemptSoFar | undefined,
     shouldAbandon: () => boolean,
   ): Promise<ChunkResult | undefined> {
-    const { ordersTopic, dlqTopic, statsTopic, groupId } = this.config;
-    const transaction = await owner.producer.transaction();
+    const { processor, recorder, config, logger } = this.#o;
+    const { ordersTopic, dlqTopic, statsTopic, groupId } = config;
+    const transaction = await this.#write(owner.producer.transaction(), 'beginning a transaction');
+    // A dead letter that failed leaves the transaction in doubt: it is aborted, never committed.
+    const doubt = { deadLetterFailed: false };
     const deadLetters: DeadLetterSink = {
-      publish: async (record, headers) => {
-        await transaction.send({
-          topic: dlqTopic,
-          messages: [{ key: record.key, value: record.value, headers }],
-        });
-      },
+      publish: (record, headers) =>
+        this.#deadLetters
+          .write(
+            (message) =>
+              transaction.send({
+                topic: dlqTopic,
+                compression: DeadLetterWriter.compression,
+                messages: [message],
+              }),
+            record,
+            headers,
+          )
+          .catch((error: unknown) => {
+            doubt.deadLetterFailed = true;
+            throw error;
+          }),
     };
     const ctx: ProcessingContext = { deadLetters };
     const delta = new StatsDelta();
     const outcomes: (Outcome | OrderRun)[] = [];
     let records = 0;
-    let retryLater: RetryLater | undefined;
+    let comeBack: ComeBackLater | undefined;
     let attemptSoFar = soFar;
     const loop = new EventLoopYield();
     // Good orders go in runs, unless each one is to be logged (or a downstream step needs it).
-    const inRuns = this.processor.takesRuns && !this.recorder.wantsEachOrder;
+    const inRuns = processor.takesRuns && !recorder.wantsEachOrder;
     const openedAt = performance.now();
     // One clock read per record or run: each one's finish time is the next one's start.
     let clock = openedAt;
     let abandonCheck = ABANDON_CHECK_EVERY;
+    let committed = false;
     try {
       while (records < chunk.length) {
         // A stop or a rebalance ends the transaction early, with what is done so far, so it does not
@@ -226,11 +295,11 @@ export class TransactionalHandler implements BatchHandler {
         }
         const run =
           inRuns && attemptSoFar === undefined
-            ? this.processor.takeRun(chunk, records, abandonCheck, clock)
+            ? processor.takeRun(chunk, records, abandonCheck, clock)
             : undefined;
         if (run) {
           // The changelog keeps the last order's id: one order per run is decoded whole.
-          const lastOrderId = this.processor.orderIdOf(chunk[run.lastIndex]?.value ?? null);
+          const lastOrderId = processor.orderIdOf(chunk[run.lastIndex]?.value ?? null);
           delta.processedRun(run, lastOrderId);
           outcomes.push(run);
           records += run.count;
@@ -240,11 +309,11 @@ export class TransactionalHandler implements BatchHandler {
         }
         const message = chunk[records] as KafkaMessage;
         const record = toRecord(ordersTopic, partition, message);
-        const handled = this.processor.handle(record, ctx, clock, attemptSoFar);
+        const handled = processor.handle(record, ctx, clock, attemptSoFar);
         attemptSoFar = undefined;
         const outcome: Outcome = handled instanceof Promise ? await handled : handled;
-        if (outcome.kind === 'retry-later') {
-          retryLater = outcome;
+        if (comesBack(outcome)) {
+          comeBack = outcome;
           break;
         }
         if (outcome.kind === 'processed') {
@@ -255,56 +324,139 @@ export class TransactionalHandler implements BatchHandler {
         outcomes.push(outcome);
         records += 1;
         clock = outcome.finishedAt;
-        // Slow records (retries during an outage) must not keep it open until the broker aborts it.
+        // Slow records (waits on the registry) must not keep it open until the broker aborts it.
         if (clock - openedAt >= this.#closeAfterMs) break;
+        // A stop or a rebalance may have begun while this record awaited something.
+        if (handled instanceof Promise && shouldAbandon()) break;
+      }
+      if (doubt.deadLetterFailed) {
+        // The dead letter of the record that comes back failed: abort, then commit what came before it
+        // in a transaction of its own, so the partition waits at that record and not before it.
+        await this.#abort(transaction);
+        const before = chunk.slice(0, records);
+        const salvaged =
+          records === 0 ? undefined : await this.#commitChunk(owner, partition, before, soFar, shouldAbandon);
+        if (salvaged === undefined || salvaged.records < records || salvaged.comeBack)
+          return salvaged ?? { lastOffset: undefined, outcomes: [], records: 0, comeBack };
+        return { ...salvaged, comeBack };
       }
       const lastOffset = delta.lastOffset;
       if (lastOffset === undefined) {
-        this.logger.debug({ partition }, 'The first record has to wait for a retry; nothing to commit');
-        await transaction.abort();
-        return { lastOffset: undefined, outcomes, records, retryLater };
+        logger.debug({ partition }, 'The first record has to come back later; nothing to commit');
+        await this.#abort(transaction);
+        return { lastOffset: undefined, outcomes, records, comeBack };
       }
       const state = delta.applyTo(owner.state);
-      await transaction.send({
-        topic: statsTopic,
-        messages: [{ key: statsKey(groupId, ordersTopic, partition), value: serializeStats(state) }],
-      });
-      await transaction.sendOffsets({
-        consumerGroupId: groupId,
-        topics: [{ topic: ordersTopic, partitions: [{ partition, offset: state.nextOffset.toString() }] }],
-      });
-      await transaction.commit();
-      this.logger.debug(
+      await this.#write(
+        transaction.send({
+          topic: statsTopic,
+          messages: [{ key: statsKey(groupId, ordersTopic, partition), value: serializeStats(state) }],
+        }),
+        `writing the aggregate to ${statsTopic}`,
+      );
+      await this.#write(
+        transaction.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [{ topic: ordersTopic, partitions: [{ partition, offset: state.nextOffset.toString() }] }],
+        }),
+        'committing offsets in the transaction',
+      );
+      await this.#write(transaction.commit(), 'committing the transaction');
+      committed = true;
+      logger.debug(
         {
           partition,
           from: owner.state.nextOffset.toString(),
           nextOffset: state.nextOffset.toString(),
           orders: state.orders.toString(),
           deadLettered: state.deadLettered.toString(),
-          waiting: retryLater?.record.offset,
+          waiting: comeBack?.record.offset,
         },
         'Committed a transaction',
       );
       owner.state = state;
-      return { lastOffset, outcomes, records, retryLater };
+      return { lastOffset, outcomes, records, comeBack };
     } catch (error) {
-      this.logger.debug(
-        { partition, err: error, from: owner.state.nextOffset.toString() },
-        'Transaction failed; aborting and reading again from the committed offset',
-      );
-      await transaction.abort().catch(() => undefined);
-      // Read again from the last committed offset; the aborted work is invisible to read_committed readers.
-      this.consumer.seek({ topic: ordersTopic, partition, offset: owner.state.nextOffset.toString() });
-      await this.#drop(partition);
-      if (isFenced(error)) {
-        this.logger.warn(
-          { partition },
-          'Fenced: another instance now owns this partition; dropping our state',
-        );
-        return undefined;
-      }
+      if (!committed) await this.#abort(transaction);
       throw error;
     }
+  }
+
+  /**
+   * The transaction failed: everything it did is invisible to read_committed readers. Read again from
+   * the committed offset with a new producer (fencing any zombie of ours), after a wait for the broker;
+   * when another instance fenced us, the partition is theirs.
+   */
+  async #afterFailedTransaction(
+    owner: PartitionOwner,
+    partition: number,
+    chunk: EachBatchPayload['batch']['messages'],
+    soFar: AttemptSoFar | undefined,
+    error: unknown,
+    pause: () => () => void,
+  ): Promise<void> {
+    const { consumer, config, logger } = this.#o;
+    const from = owner.state.nextOffset.toString();
+    consumer.seek({ topic: config.ordersTopic, partition, offset: from });
+    await this.#drop(partition);
+    if (isFenced(error)) {
+      logger.warn({ partition }, 'Fenced: another instance now owns this partition; dropping our state');
+      return;
+    }
+    logger.debug(
+      { partition, err: error, from },
+      'Transaction failed; aborted, reading again from the committed offset',
+    );
+    const head = chunk[0];
+    if (head) this.#waitForBroker(partition, { ...head, offset: from }, soFar, error, pause);
+  }
+
+  /** Parks `partition` at `message` for a wait on the broker, growing with each failure in a row. */
+  #waitForBroker(
+    partition: number,
+    message: KafkaMessage,
+    soFar: AttemptSoFar | undefined,
+    error: unknown,
+    pause: () => () => void,
+  ): void {
+    const waits = (soFar?.waits ?? 0) + 1;
+    const delayMs = waitDelayMs(this.#o.policy, waits);
+    const now = performance.now();
+    const failure = classifyError(
+      error instanceof BrokerUnavailableError
+        ? error
+        : new BrokerUnavailableError(
+            `a transaction on ${this.#o.config.ordersTopic}[${partition}] failed: ${describeKafkaError(error)}`,
+            {
+              cause: error,
+            },
+          ),
+    );
+    const record: IncomingRecord = toRecord(this.#o.config.ordersTopic, partition, message);
+    const outcome: ComeBackLater = {
+      kind: 'waiting',
+      record,
+      failure,
+      dependency: 'broker',
+      attempt: soFar?.attempt ?? 1,
+      waits,
+      delayMs,
+      startedAt: soFar?.startedAt ?? now,
+      finishedAt: now,
+    };
+    if (this.#retries.park(partition, message.offset, nextAttempt(outcome), delayMs, pause))
+      this.#o.recorder.record(outcome);
+  }
+
+  /** One write of the transaction, bounded by KAFKA_REQUEST_TIMEOUT_MS whatever kafkajs retries. */
+  #write<T>(work: Promise<T>, what: string): Promise<T> {
+    return withDeadline(work, this.#writeTimeoutMs, what);
+  }
+
+  async #abort(transaction: Transaction): Promise<void> {
+    await withDeadline(transaction.abort(), this.#writeTimeoutMs, 'aborting a transaction').catch(
+      () => undefined,
+    );
   }
 
   #ownerFor(partition: number, heartbeat: () => Promise<void>): Promise<PartitionOwner> {
@@ -319,37 +471,75 @@ export class TransactionalHandler implements BatchHandler {
 
   /** Fence the previous owner, then restore the partition's aggregate from the changelog. */
   async #becomeOwner(partition: number, heartbeat: () => Promise<void>): Promise<PartitionOwner> {
-    const producer = this.kafka.producer({
+    const { kafka, config, changelog, logger } = this.#o;
+    const producer = kafka.producer({
       transactionalId: this.transactionalId(partition),
       idempotent: true,
       maxInFlightRequests: 1,
-      transactionTimeout: this.config.transactionTimeoutMs,
+      transactionTimeout: config.transactionTimeoutMs,
       retry: TRANSACTIONAL_RETRY,
     });
-    // InitProducerId bumps the epoch, completing or aborting whatever the previous owner left open.
-    await connectTransactional(producer, this.logger.child({ partition }));
-    // Only after fencing is the changelog final for this partition; read it to its current end.
-    await this.changelog.catchUp(RESTORE_TIMEOUT_MS);
-    const { groupId, ordersTopic } = this.config;
-    // The group's offset and the aggregate are committed in one transaction, so the aggregate must reach
-    // the offset. The changelog's read_committed end can stop short of it: behind another transaction still
-    // open on the changelog. Starting from the offset with an older aggregate would lose those orders.
-    const committed = await committedOffset(await this.#adminClient(), groupId, ordersTopic, partition);
+    try {
+      // InitProducerId bumps the epoch, completing or aborting whatever the previous owner left open.
+      await connectTransactional(producer, logger.child({ partition }));
+      // Only after fencing is the changelog final for this partition; read it to its current end.
+      await changelog.catchUp(RESTORE_TIMEOUT_MS);
+      const state = await this.#restore(partition, heartbeat);
+      logger.info(
+        { partition, orders: state.orders.toString(), nextOffset: state.nextOffset.toString() },
+        `Restored the aggregate of ${config.ordersTopic}[${partition}]: ${state.orders.toString()} orders up to offset ${state.nextOffset.toString()}`,
+      );
+      return { producer, state };
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * The aggregate to go on from. The group's offset and the aggregate are committed in one
+   * transaction, so the aggregate must reach the offset: the changelog's read_committed end can stop
+   * short of it, behind another transaction still open on the changelog, so the restore waits for it.
+   * Then the aggregate must be plausible (StatsChangelog.restorable): one that claims to be complete
+   * beyond the partition's end or far beyond the committed offset would make us skip orders. Such a
+   * record is refused, loudly, and the newest plausible one is used, or the committed offset alone.
+   */
+  async #restore(partition: number, heartbeat: () => Promise<void>): Promise<PartitionStats> {
+    const { config, changelog, logger, bus, admin } = this.#o;
+    const { groupId, ordersTopic } = config;
+    const client = await admin.get();
+    const committed = await committedOffset(client, groupId, ordersTopic, partition);
     // A transaction left open is aborted by the broker after TRANSACTION_TIMEOUT_MS at the latest.
-    const waitMs = this.config.transactionTimeoutMs + RESTORE_TIMEOUT_MS;
-    if (!(await this.changelog.reaches(groupId, ordersTopic, partition, committed, waitMs, heartbeat))) {
-      this.logger.warn(
+    const waitMs = config.transactionTimeoutMs + RESTORE_TIMEOUT_MS;
+    if (!(await changelog.reaches(groupId, ordersTopic, partition, committed, waitMs, heartbeat))) {
+      logger.warn(
         { partition, committed: committed.toString() },
         'The aggregate stays behind the committed offset (offsets moved by hand?); continuing with it',
       );
     }
-    const state =
-      this.changelog.get(groupId, ordersTopic, partition) ?? emptyStats(groupId, ordersTopic, partition);
-    this.logger.info(
-      { partition, orders: state.orders.toString(), nextOffset: state.nextOffset.toString() },
-      `Restored the aggregate of ${this.config.ordersTopic}[${partition}]: ${state.orders.toString()} orders up to offset ${state.nextOffset.toString()}`,
-    );
-    return { producer, state };
+    const ends = await client.fetchTopicOffsets(ordersTopic);
+    const end = BigInt(ends.find((p) => p.partition === partition)?.high ?? '0');
+    const bounds = { end, committed, transactionSpan: 2n * BigInt(config.transactionMaxRecords) };
+    const { state, refused } = changelog.restorable(groupId, ordersTopic, partition, bounds);
+    if (refused.length > 0) {
+      const fallback = state
+        ? `an earlier aggregate, complete up to ${state.nextOffset.toString()}`
+        : `the committed offset ${committed.toString()} with an empty aggregate`;
+      logger.error(
+        {
+          code: 'KOS_CHANGELOG_REJECTED',
+          partition,
+          refused,
+          committed: committed.toString(),
+          end: end.toString(),
+        },
+        `Refused ${refused.length} changelog aggregate(s) of ${ordersTopic}[${partition}] that cannot be right (${refused[0] ?? ''}); going on from ${fallback}`,
+      );
+      bus.emit('changelog.rejected', { partition, reason: refused[0] ?? '' });
+    }
+    if (state) return state;
+    const empty = emptyStats(groupId, ordersTopic, partition);
+    return refused.length > 0 ? { ...empty, nextOffset: committed > 0n ? committed : 0n } : empty;
   }
 
   async #drop(partition: number): Promise<void> {
@@ -360,9 +550,10 @@ export class TransactionalHandler implements BatchHandler {
 
   async onAssignment(partitions: readonly number[]): Promise<void> {
     this.#retries.keepOnly(partitions);
+    this.#o.recorder.waits.keepOnly(partitions);
     const kept = new Set(partitions);
     const gone = [...this.#owners.keys()].filter((p) => !kept.has(p));
-    if (gone.length > 0) this.logger.debug({ partitions: gone }, 'Releasing partitions we no longer own');
+    if (gone.length > 0) this.#o.logger.debug({ partitions: gone }, 'Releasing partitions we no longer own');
     // A partition we lose may come back after another instance processed it: forget our copy.
     await Promise.all(gone.map((p) => this.#drop(p)));
   }
@@ -370,19 +561,5 @@ export class TransactionalHandler implements BatchHandler {
   async close(): Promise<void> {
     this.#retries.clear();
     await Promise.all([...this.#owners.keys()].map((p) => this.#drop(p)));
-    await this.#admin?.then((admin) => admin.disconnect()).catch(() => undefined);
-    this.#admin = undefined;
-  }
-
-  /** One admin client for the group's committed offsets, connected on first use. */
-  #adminClient(): Promise<Admin> {
-    this.#admin ??= (async () => {
-      const admin = this.kafka.admin();
-      await admin.connect();
-      return admin;
-    })();
-    // A failed connect is not kept: the next new owner tries again.
-    this.#admin.catch(() => (this.#admin = undefined));
-    return this.#admin;
   }
 }

@@ -1,4 +1,5 @@
-import type { ErrorClassification } from '../errors.js';
+import { createHash } from 'node:crypto';
+import { boundMessage, type ErrorClassification } from '../errors.js';
 
 /**
  * Header names and encodings follow Spring Kafka's DeadLetterPublishingRecoverer
@@ -19,10 +20,24 @@ export const DLQ_HEADERS = {
   deliveryAttempt: 'kafka_deliveryAttempt',
   errorCode: 'kos-error-code',
   failedAt: 'kos-failed-at',
+  /** Set only when the original value (or key) was cut to fit the DLQ: its full length and SHA-256. */
+  originalValueLength: 'kos-original-value-length',
+  originalValueSha256: 'kos-original-value-sha256',
+  originalKeyLength: 'kos-original-key-length',
+  originalKeySha256: 'kos-original-key-sha256',
 } as const;
 
 /** Long enough to show where it failed, short enough to keep DLQ records small. */
 export const MAX_STACK_CHARS = 2000;
+
+/** The exception message header's bound, in characters. */
+export const MAX_MESSAGE_CHARS = 1000;
+
+/**
+ * What a record costs the broker beyond its key, value and header bytes: the record batch header
+ * (61 bytes) and the varints of the record and of each header, with room to spare.
+ */
+export const RECORD_OVERHEAD_BYTES = 512;
 
 export interface DeadLetterSource {
   readonly topic: string;
@@ -66,12 +81,63 @@ export function buildDeadLetterHeaders(ctx: DeadLetterContext): Record<string, B
     [DLQ_HEADERS.originalTimestampType]: Buffer.from('CreateTime'),
     [DLQ_HEADERS.originalConsumerGroup]: Buffer.from(ctx.consumerGroup),
     [DLQ_HEADERS.exceptionFqcn]: Buffer.from(error.errorClass),
-    [DLQ_HEADERS.exceptionMessage]: Buffer.from(error.message),
+    [DLQ_HEADERS.exceptionMessage]: Buffer.from(boundMessage(error.message, MAX_MESSAGE_CHARS)),
     [DLQ_HEADERS.exceptionStacktrace]: Buffer.from(truncate(error.stack, MAX_STACK_CHARS)),
     [DLQ_HEADERS.deliveryAttempt]: int32(ctx.attempts),
     [DLQ_HEADERS.errorCode]: Buffer.from(error.code),
     [DLQ_HEADERS.failedAt]: Buffer.from(ctx.failedAt.toISOString()),
   };
+}
+
+/** A dead letter as it goes to the DLQ topic. */
+export interface DeadLetterRecord {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Record<string, Buffer>;
+}
+
+/**
+ * A dead letter that fits a topic whose records may be at most `maxRecordBytes` (its
+ * max.message.bytes), however large the original. The key and value stay the original bytes when
+ * they fit, so a dead letter can be replayed as it was; otherwise the value (then the key) is cut
+ * to what fits, and headers give the original's full length and SHA-256, so the record can be
+ * found and checked against its source. The bound is on uncompressed bytes: compression can only
+ * make the record smaller.
+ */
+export function fitDeadLetter(
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: Record<string, Buffer>,
+  maxRecordBytes: number,
+): DeadLetterRecord {
+  const headerBytes = (h: Record<string, Buffer>) =>
+    Object.entries(h).reduce((n, [name, v]) => n + Buffer.byteLength(name) + v.length, 0);
+  const size = (k: Buffer | null, v: Buffer | null, h: Record<string, Buffer>) =>
+    RECORD_OVERHEAD_BYTES + (k?.length ?? 0) + (v?.length ?? 0) + headerBytes(h);
+  if (size(key, value, headers) <= maxRecordBytes) return { key, value, headers };
+
+  const cut: Record<string, Buffer> = { ...headers };
+  const describe = (buf: Buffer, lengthHeader: string, shaHeader: string) => {
+    cut[lengthHeader] = Buffer.from(String(buf.length));
+    cut[shaHeader] = Buffer.from(createHash('sha256').update(buf).digest('hex'));
+  };
+  if (value) describe(value, DLQ_HEADERS.originalValueLength, DLQ_HEADERS.originalValueSha256);
+  // A key that alone leaves no room is cut too: keys of a hostile writer can be as large as values.
+  let fittedKey = key;
+  const keyRoom = Math.floor(maxRecordBytes / 4);
+  if (key && key.length > keyRoom) {
+    describe(key, DLQ_HEADERS.originalKeyLength, DLQ_HEADERS.originalKeySha256);
+    fittedKey = key.subarray(0, keyRoom);
+  }
+  const room = maxRecordBytes - size(fittedKey, null, cut);
+  const fittedValue = value ? value.subarray(0, Math.max(0, room)) : null;
+  return { key: fittedKey, value: fittedValue, headers: cut };
+}
+
+/** When a dead letter's value or key was cut to fit, what the original was. */
+export interface TruncatedOriginal {
+  readonly length: number;
+  readonly sha256: string;
 }
 
 export interface DecodedDeadLetterHeaders {
@@ -86,6 +152,10 @@ export interface DecodedDeadLetterHeaders {
   readonly attempts: number;
   readonly errorCode: string;
   readonly failedAt: string;
+  /** Present when the dead letter's value was cut to fit the DLQ. */
+  readonly originalValue?: TruncatedOriginal;
+  /** Present when the dead letter's key was cut to fit the DLQ. */
+  readonly originalKey?: TruncatedOriginal;
 }
 
 /** The inverse of buildDeadLetterHeaders, for the DLQ reader and the tests. */
@@ -99,6 +169,12 @@ export function decodeDeadLetterHeaders(
     return Buffer.isBuffer(first) ? first : Buffer.from(first);
   };
   const text = (name: string) => raw(name).toString('utf8');
+  const original = (lengthHeader: string, shaHeader: string): TruncatedOriginal | undefined =>
+    headers[lengthHeader] === undefined
+      ? undefined
+      : { length: Number(text(lengthHeader)), sha256: text(shaHeader) };
+  const originalValue = original(DLQ_HEADERS.originalValueLength, DLQ_HEADERS.originalValueSha256);
+  const originalKey = original(DLQ_HEADERS.originalKeyLength, DLQ_HEADERS.originalKeySha256);
   return {
     originalTopic: text(DLQ_HEADERS.originalTopic),
     originalPartition: raw(DLQ_HEADERS.originalPartition).readInt32BE(),
@@ -111,5 +187,7 @@ export function decodeDeadLetterHeaders(
     attempts: raw(DLQ_HEADERS.deliveryAttempt).readInt32BE(),
     errorCode: text(DLQ_HEADERS.errorCode),
     failedAt: text(DLQ_HEADERS.failedAt),
+    ...(originalValue ? { originalValue } : {}),
+    ...(originalKey ? { originalKey } : {}),
   };
 }

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { Cents } from './money.js';
+import { MAX_ORDER_ID_BYTES } from './order.js';
 import { averageCents, formatCents } from './money.js';
 
 /**
@@ -146,8 +148,55 @@ export function serializeStats(stats: PartitionStats): Buffer {
   return Buffer.from(JSON.stringify(json));
 }
 
+/** The largest changelog record a reader accepts: a real aggregate is a few hundred bytes. */
+export const MAX_STATS_RECORD_BYTES = 4096;
+
+const count = z.string().regex(/^\d{1,30}$/, 'a non-negative integer of at most 30 digits');
+const cents = z.string().regex(/^-?\d{1,30}$/, 'an integer of at most 30 digits');
+const statsJson = z.strictObject({
+  group: z.string().min(1).max(255),
+  topic: z.string().min(1).max(255),
+  partition: z.number().int().min(0).max(1_000_000),
+  orders: count,
+  sumCents: cents,
+  deadLettered: count,
+  minCents: cents.nullable(),
+  maxCents: cents.nullable(),
+  lastOrderId: z
+    .string()
+    .refine((id) => Buffer.byteLength(id) <= MAX_ORDER_ID_BYTES, `at most ${MAX_ORDER_ID_BYTES} bytes`)
+    .nullable(),
+  nextOffset: count,
+});
+
+/** A changelog record that is not an aggregate we could have written. */
+export class UnreadableStatsError extends Error {
+  override readonly name = 'UnreadableStatsError';
+}
+
+/**
+ * An aggregate read back from the changelog. Anyone who can write to the changelog can write
+ * anything, so a record must be an aggregate we could have written: bounded in size, every field of
+ * its type and range, nothing else. UnreadableStatsError otherwise; the reader then skips it.
+ */
 export function deserializeStats(bytes: Buffer): PartitionStats {
-  const json = JSON.parse(bytes.toString('utf8')) as StatsJson;
+  if (bytes.length > MAX_STATS_RECORD_BYTES) {
+    throw new UnreadableStatsError(
+      `${bytes.length} bytes; an aggregate is at most ${MAX_STATS_RECORD_BYTES}`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new UnreadableStatsError('not JSON');
+  }
+  const parsed = statsJson.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`);
+    throw new UnreadableStatsError(issues.slice(0, 5).join('; '));
+  }
+  const json = parsed.data;
   return {
     group: json.group,
     topic: json.topic,
@@ -160,6 +209,35 @@ export function deserializeStats(bytes: Buffer): PartitionStats {
     lastOrderId: json.lastOrderId ?? undefined,
     nextOffset: BigInt(json.nextOffset),
   };
+}
+
+/** What a new owner knows for sure when it restores a partition, to check an aggregate against. */
+export interface RestoreBounds {
+  /** The partition's end (what read_committed can read): no aggregate can be complete beyond it. */
+  readonly end: bigint;
+  /** The group's committed offset; -1 when it has none (a new group, or offsets that expired). */
+  readonly committed: bigint;
+  /** The most offsets one transaction may cover: records and the markers of other writers' transactions. */
+  readonly transactionSpan: bigint;
+}
+
+/**
+ * Why an aggregate's offsets cannot be right, or undefined when they can. It is written in the same
+ * transaction as the group's offsets, so it cannot be complete beyond the partition's end, nor ahead
+ * of the committed offset by more than one transaction. Trusting such a record would skip every order
+ * below its offset: they would be lost.
+ */
+export function implausibleStats(stats: PartitionStats, bounds: RestoreBounds): string | undefined {
+  if (stats.nextOffset > bounds.end) {
+    return `complete up to offset ${stats.nextOffset.toString()}, beyond the partition's end ${bounds.end.toString()}`;
+  }
+  if (bounds.committed >= 0n && stats.nextOffset > bounds.committed + bounds.transactionSpan) {
+    return (
+      `complete up to offset ${stats.nextOffset.toString()}, more than one transaction (${bounds.transactionSpan.toString()} offsets) ` +
+      `ahead of the committed offset ${bounds.committed.toString()}`
+    );
+  }
+  return undefined;
 }
 
 /** What GET /stats answers: exact figures as decimal strings. */

@@ -88,7 +88,9 @@ export async function runProducer(config: AppConfig, options: ProducerOptions = 
   const ledger: AcknowledgedOrder[] = [];
   const totals = { acknowledged: 0, failed: 0, valid: 0, invalid: 0, validSum: 0n };
   let schemaId: number;
-  const codec = new OrderCodec(createSchemaRegistry(config));
+  const codec = new OrderCodec(createSchemaRegistry(config), {
+    registration: { autoRegister: config.schemaAutoRegister, compatibility: config.schemaCompatibility },
+  });
 
   try {
     schemaId = await codec.register(config.ordersTopic);

@@ -7,6 +7,17 @@ import { collect, quietLogger, type TestTopics } from './kafka.js';
 import { startCli, type RunningProcess } from './processes.js';
 import { waitUntil } from './wait.js';
 
+/**
+ * A 6 s session, so a killed member is replaced quickly, and the time limits that fit it (startup
+ * refuses any registry lookup, Kafka write or transaction that could outlast the session).
+ */
+export const SHORT_SESSION_ENV = {
+  KAFKA_SESSION_TIMEOUT_MS: '6000',
+  SCHEMA_REGISTRY_TIMEOUT_MS: '1000',
+  KAFKA_REQUEST_TIMEOUT_MS: '3000',
+  TRANSACTION_TIMEOUT_MS: '6000',
+} as const;
+
 /** A consumer process tuned for fault tests: a short session so a killed member is replaced quickly. */
 export function startFaultTestConsumer(topics: TestTopics, env: Record<string, string> = {}): RunningProcess {
   return startCli('consumer', {
@@ -16,8 +27,10 @@ export function startFaultTestConsumer(topics: TestTopics, env: Record<string, s
     KAFKA_GROUP_ID: topics.groupId,
     HTTP_PORT: '0',
     LOG_LEVEL: 'warn',
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    ...SHORT_SESSION_ENV,
     RETRY_BACKOFF_MS: '50',
+    DEPENDENCY_BACKOFF_MS: '100',
+    DEPENDENCY_BACKOFF_MAX_MS: '1000',
     ...env,
   });
 }

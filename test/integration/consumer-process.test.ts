@@ -15,6 +15,7 @@ import {
 } from '../helpers/kafka.js';
 import { freePort, startCli, waitForLine, type LogLine, type RunningProcess } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/wait.js';
+import { SHORT_SESSION_ENV } from '../helpers/exactly-once.js';
 
 let kafka: Kafka;
 const created: TestTopics[] = [];
@@ -62,7 +63,7 @@ describe('consumer process lifecycle', () => {
     const first = startConsumerProcess(topics, {
       PROCESSING_MODE: 'at-least-once',
       // The killed member's partitions move once its session expires: 6 s, not the default 30.
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      ...SHORT_SESSION_ENV,
     });
     await waitForLine(
       first,
@@ -89,7 +90,7 @@ describe('consumer process lifecycle', () => {
     const second = startConsumerProcess(topics, {
       PROCESSING_MODE: 'at-least-once',
       // The killed member's partitions move once its session expires: 6 s, not the default 30.
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      ...SHORT_SESSION_ENV,
     });
     const produced = await producing;
     assert.equal(produced.acknowledged, 3000);

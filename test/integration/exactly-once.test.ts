@@ -13,6 +13,7 @@ import {
   totals,
   waitForSettled,
   withChangelog,
+  SHORT_SESSION_ENV,
 } from '../helpers/exactly-once.js';
 import {
   createTestTopics,
@@ -136,7 +137,7 @@ describe('exactly-once aggregate under faults', () => {
 
   it("when another transaction is still open on the changelog as a partition changes owner, then the new owner waits for the previous owner's last aggregate", async () => {
     const topics = await topicsFor('eos-handover');
-    const eos = { PROCESSING_MODE: 'exactly-once', KAFKA_SESSION_TIMEOUT_MS: '6000' };
+    const eos = { PROCESSING_MODE: 'exactly-once', ...SHORT_SESSION_ENV };
     const produce = (seed: number, startOrderId: number) =>
       runProducer(
         testConfig('producer', topics, {

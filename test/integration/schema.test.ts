@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { loadOrderSchema, OrderCodec, subjectFor } from '../../src/adapters/registry/order-codec.js';
 import { createSchemaRegistry } from '../../src/adapters/registry/schema-registry-client.js';
 import { uniqueName } from '../helpers/kafka.js';
+import { SchemaIncompatibleError, SchemaNotRegisteredError } from '../../src/errors.js';
 
 const config = loadConfig('producer', process.env);
 const registryUrl = config.schemaRegistryUrl;
@@ -19,6 +20,24 @@ function schemaWith(extra: Field): string {
   return JSON.stringify({ ...schema, fields: [...schema.fields, extra] });
 }
 
+async function versions(subject: string): Promise<number[]> {
+  return (await (await fetch(`${registryUrl}/subjects/${subject}/versions`)).json()) as number[];
+}
+
+async function setLevel(subject: string, compatibility: string): Promise<void> {
+  const response = await fetch(`${registryUrl}/config/${subject}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ compatibility }),
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
+async function level(subject: string): Promise<string> {
+  const body = (await (await fetch(`${registryUrl}/config/${subject}`)).json()) as Record<string, string>;
+  return body.compatibilityLevel ?? body.compatibility ?? '';
+}
+
 async function registerRaw(subject: string, schema: string): Promise<Response> {
   return fetch(`${registryUrl}/subjects/${subject}/versions`, {
     method: 'POST',
@@ -28,17 +47,14 @@ async function registerRaw(subject: string, schema: string): Promise<Response> {
 }
 
 describe('order schema contract in the registry', () => {
-  it('when the producer registers, then the subject is <topic>-value with BACKWARD compatibility and a stable id', async () => {
+  it('when the producer registers, then the subject is <topic>-value, its id is stable, and it holds one version', async () => {
     const topic = uniqueName('schema');
     const codec = new OrderCodec(createSchemaRegistry(config));
     const id = await codec.register(topic);
     assert.equal(await codec.register(topic), id, 're-registering the same schema returns the same id');
-
-    const compat = (await (await fetch(`${registryUrl}/config/${subjectFor(topic)}`)).json()) as Record<
-      string,
-      string
-    >;
-    assert.equal(compat.compatibilityLevel ?? compat.compatibility, 'BACKWARD');
+    const subjects = (await (await fetch(`${registryUrl}/subjects`)).json()) as string[];
+    assert.ok(subjects.includes(subjectFor(topic)));
+    assert.deepEqual(await versions(subjectFor(topic)), [1]);
   });
 
   it('when a consumer starts, then it can cache the registered schema before the first record arrives', async () => {
@@ -74,5 +90,89 @@ describe('order schema contract in the registry', () => {
       schemaWith({ name: 'channel', type: 'string' }),
     );
     assert.equal(withoutDefault.status, 409, 'incompatible change is refused');
+  });
+
+  describe('a subject that another tool registered first', () => {
+    const producerConfig = (env: Record<string, string> = {}) =>
+      loadConfig('producer', { ...process.env, ...env });
+    const codecFor = (env: Record<string, string> = {}) => {
+      const c = producerConfig(env);
+      return new OrderCodec(createSchemaRegistry(c), {
+        registration: { autoRegister: c.schemaAutoRegister, compatibility: c.schemaCompatibility },
+      });
+    };
+
+    for (const preset of ['NONE', 'BACKWARD', 'FORWARD', 'FULL', 'FULL_TRANSITIVE']) {
+      it(`when it already holds our schema under compatibility ${preset}, then the producer uses its id and changes nothing`, async () => {
+        const subject = subjectFor(uniqueName('preset'));
+        // Registered by hand, formatted differently from what the producer sends.
+        const registered = await registerRaw(subject, JSON.stringify(loadOrderSchema(), null, 2));
+        const body = await registered.text();
+        assert.equal(registered.status, 200, body);
+        const { id } = JSON.parse(body) as { id: number };
+        await setLevel(subject, preset);
+
+        const topic = subject.replace(/-value$/, '');
+        assert.equal(await codecFor().register(topic), id);
+        assert.deepEqual(await versions(subject), [1], 'no new version');
+        assert.equal(await level(subject), preset, 'its level is left alone');
+      });
+    }
+
+    it('when it holds an older compatible version, then the producer registers ours as a new version under its level', async () => {
+      const subject = subjectFor(uniqueName('older'));
+      const older = loadOrderSchema() as unknown as { fields: Field[] };
+      const withoutCreatedAt = JSON.stringify({
+        ...older,
+        fields: older.fields.filter((f) => f.name !== 'createdAt'),
+      });
+      assert.equal((await registerRaw(subject, withoutCreatedAt)).status, 200);
+      await setLevel(subject, 'FULL');
+      const id = await codecFor().register(subject.replace(/-value$/, ''));
+      assert.ok(id > 0);
+      assert.deepEqual(await versions(subject), [1, 2]);
+      assert.equal(await level(subject), 'FULL');
+    });
+
+    it('when its level refuses our schema, then the producer fails with KOS_SCHEMA_INCOMPATIBLE, not "unavailable"', async () => {
+      const subject = subjectFor(uniqueName('incompatible'));
+      const other = JSON.stringify({
+        type: 'record',
+        name: 'Order',
+        namespace: 'other',
+        fields: [{ name: 'sku', type: 'int' }],
+      });
+      assert.equal((await registerRaw(subject, other)).status, 200);
+      await setLevel(subject, 'FULL');
+      await assert.rejects(codecFor().register(subject.replace(/-value$/, '')), (error: unknown) => {
+        assert.ok(error instanceof SchemaIncompatibleError, String(error));
+        assert.match(error.message, /HTTP 409/);
+        return true;
+      });
+    });
+
+    it('when registering is turned off, then the producer only looks its schema up, and says so when it is missing', async () => {
+      const off = { SCHEMA_REGISTRY_AUTO_REGISTER: 'false' };
+      const topic = uniqueName('noregister');
+      await assert.rejects(codecFor(off).register(topic), SchemaNotRegisteredError);
+      assert.equal(
+        (await fetch(`${registryUrl}/subjects/${subjectFor(topic)}/versions`)).status,
+        404,
+        'nothing registered',
+      );
+      const registered = await registerRaw(subjectFor(topic), JSON.stringify(loadOrderSchema()));
+      const { id } = (await registered.json()) as { id: number };
+      assert.equal(await codecFor(off).register(topic), id);
+    });
+
+    it('when a level is configured, then the producer sets it on the subject, and leaves an equal one alone', async () => {
+      const topic = uniqueName('level');
+      const subject = subjectFor(topic);
+      assert.equal((await registerRaw(subject, JSON.stringify(loadOrderSchema()))).status, 200);
+      await setLevel(subject, 'NONE');
+      await codecFor({ SCHEMA_REGISTRY_COMPATIBILITY: 'FULL_TRANSITIVE' }).register(topic);
+      assert.equal(await level(subject), 'FULL_TRANSITIVE');
+      assert.deepEqual(await versions(subject), [1]);
+    });
   });
 });

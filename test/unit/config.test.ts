@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { renderConfigTable } from '../../src/config/config-table.js';
+import { renderConfigTable, renderErrorTable } from '../../src/config/config-table.js';
 import { ConfigError } from '../../src/errors.js';
 
 describe('configuration', () => {
@@ -65,21 +65,88 @@ describe('configuration', () => {
     );
   });
 
-  it('when the transaction timeout is shorter than one attempt can take, then exactly-once startup is refused and says how long it must be', () => {
+  it('when the transaction timeout is shorter than one step can take, then exactly-once startup is refused and says how long it must be', () => {
     const env = { TRANSACTION_TIMEOUT_MS: '20000', SCHEMA_REGISTRY_TIMEOUT_MS: '10000' };
-    // One attempt may wait 2 × 10 s for the registry (the client retries once) + 1 s between,
-    // + 5 s to commit + 1 s of processing.
-    assert.throws(() => loadConfig('consumer', env), /TRANSACTION_TIMEOUT_MS=20000: must be at least 27000/);
+    // One step may wait 2 × 10 s for the registry (the client retries once) + 1 s between,
+    // + 2 s to commit + 1 s of processing.
+    assert.throws(() => loadConfig('consumer', env), /TRANSACTION_TIMEOUT_MS=20000: must be at least 24000/);
     assert.doesNotThrow(() => loadConfig('consumer', { ...env, PROCESSING_MODE: 'at-least-once' }));
     assert.doesNotThrow(() => loadConfig('producer', env));
-    assert.doesNotThrow(() => loadConfig('consumer', { ...env, TRANSACTION_TIMEOUT_MS: '27000' }));
-    // Backoffs are spent outside transactions, so long ones need no longer timeout.
+    assert.doesNotThrow(() => loadConfig('consumer', { ...env, TRANSACTION_TIMEOUT_MS: '24000' }));
+    // Backoffs are spent outside transactions and batches, so long ones need no longer timeouts.
     assert.doesNotThrow(() =>
       loadConfig('consumer', {
-        TRANSACTION_TIMEOUT_MS: '17000',
         MAX_RETRIES: '10',
         RETRY_BACKOFF_MS: '60000',
+        RETRY_BACKOFF_MAX_MS: '600000',
       }),
+    );
+  });
+
+  it('when a registry lookup, a Kafka write or a transaction could outlast the session, then startup is refused, naming the numbers', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig('consumer', env);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    assert.deepEqual(problems({}), [], 'the defaults fit together');
+    const session = { KAFKA_SESSION_TIMEOUT_MS: '10000' };
+    assert.match(
+      problems({ ...session, SCHEMA_REGISTRY_TIMEOUT_MS: '5000', TRANSACTION_TIMEOUT_MS: '10000' }).join(
+        '\n',
+      ),
+      /SCHEMA_REGISTRY_TIMEOUT_MS=5000: one lookup with the client's retry may take 11000 ms .* outlasts KAFKA_SESSION_TIMEOUT_MS=10000/,
+    );
+    assert.match(
+      problems({
+        ...session,
+        SCHEMA_REGISTRY_TIMEOUT_MS: '1000',
+        KAFKA_REQUEST_TIMEOUT_MS: '9000',
+        TRANSACTION_TIMEOUT_MS: '10000',
+      }).join('\n'),
+      /KAFKA_REQUEST_TIMEOUT_MS=9000: one write to Kafka may take that long, and with 2000 ms to commit that outlasts KAFKA_SESSION_TIMEOUT_MS=10000/,
+    );
+    assert.match(
+      problems({
+        ...session,
+        SCHEMA_REGISTRY_TIMEOUT_MS: '1000',
+        KAFKA_REQUEST_TIMEOUT_MS: '3000',
+        TRANSACTION_TIMEOUT_MS: '12000',
+      }).join('\n'),
+      /TRANSACTION_TIMEOUT_MS=12000: a transaction may stay open that long, longer than KAFKA_SESSION_TIMEOUT_MS=10000/,
+    );
+    // Every problem at once, in one error.
+    assert.equal(
+      problems({
+        ...session,
+        SCHEMA_REGISTRY_TIMEOUT_MS: '5000',
+        KAFKA_REQUEST_TIMEOUT_MS: '9000',
+        TRANSACTION_TIMEOUT_MS: '60000',
+      }).length,
+      3,
+    );
+    // Only exactly-once has transactions.
+    assert.deepEqual(
+      problems({
+        ...session,
+        SCHEMA_REGISTRY_TIMEOUT_MS: '1000',
+        KAFKA_REQUEST_TIMEOUT_MS: '3000',
+        TRANSACTION_TIMEOUT_MS: '60000',
+        PROCESSING_MODE: 'at-least-once',
+      }),
+      [],
+    );
+    assert.deepEqual(
+      problems({
+        ...session,
+        SCHEMA_REGISTRY_TIMEOUT_MS: '1000',
+        KAFKA_REQUEST_TIMEOUT_MS: '3000',
+        TRANSACTION_TIMEOUT_MS: '10000',
+      }),
+      [],
     );
   });
 
@@ -90,8 +157,9 @@ describe('configuration', () => {
     );
   });
 
-  it('when the README is read, then its configuration table is the generated one', () => {
+  it('when the README is read, then its configuration and error-code tables are the generated ones', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     assert.ok(readme.includes(renderConfigTable()), 'README config table is stale: run npm run docs:config');
+    assert.ok(readme.includes(renderErrorTable()), 'README error table is stale: run npm run docs:config');
   });
 });

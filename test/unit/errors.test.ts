@@ -2,8 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
+  BrokerUnavailableError,
   classifyError,
+  DeadLetterUnwritableError,
   DecodeError,
+  MAX_ERROR_MESSAGE_CHARS,
+  PermanentDownstreamError,
+  RegistryAuthError,
   ERROR_DOCS,
   InvalidOrderError,
   RegistryUnavailableError,
@@ -13,29 +18,47 @@ import {
 } from '../../src/errors.js';
 
 describe('error classification', () => {
-  it('when the failure is about the record itself, then it is permanent', () => {
+  it('when the failure is about the record itself, then it is dead-lettered', () => {
     for (const error of [
       new WireFormatError('x'),
       new UnknownSchemaError('x'),
       new DecodeError('x'),
       new InvalidOrderError('x'),
+      new PermanentDownstreamError('x'),
     ]) {
-      assert.equal(classifyError(error).retriable, false, error.name);
+      assert.equal(classifyError(error).handling, 'dead-letter', error.name);
     }
   });
 
-  it('when the failure is about something outside the record, then it is transient', () => {
-    assert.equal(classifyError(new RegistryUnavailableError('x')).retriable, true);
-    assert.equal(classifyError(new TransientDownstreamError('x')).retriable, true);
+  it('when the processing step fails transiently, then it is retried', () => {
+    assert.equal(classifyError(new TransientDownstreamError('x')).handling, 'retry');
   });
 
-  it('when an unknown error escapes, then it is treated as transient so the budget decides', () => {
+  it('when a dependency is down, then the record waits for it, and the error says which one', () => {
+    for (const [error, dependency] of [
+      [new RegistryUnavailableError('x'), 'registry'],
+      [new RegistryAuthError('x'), 'registry'],
+      [new BrokerUnavailableError('x'), 'broker'],
+      [new DeadLetterUnwritableError('x'), 'dlq'],
+    ] as const) {
+      const c = classifyError(error);
+      assert.deepEqual([c.handling, c.dependency], ['wait', dependency], error.name);
+    }
+  });
+
+  it('when an unknown error escapes, then it is retried so the budget decides', () => {
     const c = classifyError(new TypeError('boom'));
     assert.deepEqual(
-      [c.code, c.retriable, c.errorClass, c.message],
-      ['KOS_UNEXPECTED', true, 'TypeError', 'boom'],
+      [c.code, c.handling, c.errorClass, c.message],
+      ['KOS_UNEXPECTED', 'retry', 'TypeError', 'boom'],
     );
     assert.equal(classifyError('a string').message, 'a string');
+  });
+
+  it('when a message is huge (a hostile id inside it), then the classification carries a bounded one', () => {
+    const c = classifyError(new DecodeError(`bad ${'x'.repeat(1_000_000)}`));
+    assert.ok(c.message.length <= MAX_ERROR_MESSAGE_CHARS, `${c.message.length} chars`);
+    assert.match(c.message, /\[1000004 chars\]$/);
   });
 
   it('when the README is read, then every error code is documented there', () => {

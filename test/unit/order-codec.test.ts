@@ -97,6 +97,7 @@ describe('order codec', () => {
             ? Promise.reject(Object.assign(new Error('not found'), { status: 404 }))
             : Promise.resolve(avro.Type.forSchema(schema, { logicalTypes: LOGICAL_TYPES }));
         },
+        cache: { clear: () => undefined },
       } as unknown as SchemaRegistry;
       return new OrderCodec(registry);
     };
@@ -209,7 +210,11 @@ describe('order codec', () => {
         'é1',
         '\u00a0',
         '\u2003x',
-        'x'.repeat(200),
+        // At and beyond the bounds: orderId at most 64 bytes, product at most 256.
+        'x'.repeat(64),
+        'x'.repeat(65),
+        'y'.repeat(256),
+        'y'.repeat(257),
       ];
       const prices = [
         1n,
@@ -249,9 +254,10 @@ describe('order codec', () => {
                   JSON.stringify({ orderId, product, price: String(price), createdAt }),
                 );
               }
-        // Ids with a visible ASCII character (8 of the texts, 9 products), prices in (0, 999999999999] (4),
-        // times 0 to 2^48 - 1 (4): every valid order of that kind, the kind our producer writes.
-        assert.equal(taken, 8 * 9 * 4 * 4, `taken ${taken} of ${cases}`);
+        // Ids with a visible ASCII character within their bound (8 of the texts as orderId, 11 products),
+        // prices in (0, 999999999999] (4), times 0 to 2^48 - 1 (4): every valid order of that kind, the
+        // kind our producer writes.
+        assert.equal(taken, 8 * 11 * 4 * 4, `taken ${taken} of ${cases}`);
       });
 
       it('when a good order is left out (non-ASCII-only ids, 7-byte prices, far-future times), then the full path still takes it', async () => {

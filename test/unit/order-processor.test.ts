@@ -46,6 +46,8 @@ function setup(options: { decoder?: OrderDecoder; failures?: number; maxRetries?
       strategy: 'fixed',
       maxBackoffMs: 1,
       jitter: 0,
+      waitBackoffMs: 1,
+      waitMaxBackoffMs: 1,
     },
     groupId: 'g',
   });
@@ -124,7 +126,15 @@ describe('order processor', () => {
       const processor = new OrderProcessor({
         decoder: cachedDecoder,
         downstream,
-        policy: { maxRetries: 2, backoffMs: 1, strategy: 'fixed', maxBackoffMs: 1, jitter: 0 },
+        policy: {
+          maxRetries: 2,
+          backoffMs: 1,
+          strategy: 'fixed',
+          maxBackoffMs: 1,
+          jitter: 0,
+          waitBackoffMs: 1,
+          waitMaxBackoffMs: 1,
+        },
         groupId: 'g',
       });
       const dead: Record<string, Buffer>[] = [];
@@ -164,7 +174,15 @@ describe('order processor', () => {
       const processor = new OrderProcessor({
         decoder: { decode: () => Promise.resolve(order), decodeCached: () => undefined },
         downstream: () => undefined,
-        policy: { maxRetries: 0, backoffMs: 1, strategy: 'fixed', maxBackoffMs: 1, jitter: 0 },
+        policy: {
+          maxRetries: 0,
+          backoffMs: 1,
+          strategy: 'fixed',
+          maxBackoffMs: 1,
+          jitter: 0,
+          waitBackoffMs: 1,
+          waitMaxBackoffMs: 1,
+        },
         groupId: 'g',
       });
       const handled = processor.handle(record, { deadLetters: { publish: () => Promise.resolve() } });
@@ -186,7 +204,15 @@ describe('runs of good orders (takeRun)', () => {
       return true;
     },
   };
-  const policy = { maxRetries: 0, backoffMs: 1, strategy: 'fixed', maxBackoffMs: 1, jitter: 0 } as const;
+  const policy = {
+    maxRetries: 0,
+    backoffMs: 1,
+    strategy: 'fixed',
+    maxBackoffMs: 1,
+    jitter: 0,
+    waitBackoffMs: 1,
+    waitMaxBackoffMs: 1,
+  } as const;
   const good = (price: number, seconds: number) => Buffer.from([1, price, seconds]);
   const records = (values: (Buffer | null)[]) =>
     values.map((value, i) => ({ offset: String(100 + i), timestamp: '5000', value }));

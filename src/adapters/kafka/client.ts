@@ -57,7 +57,7 @@ export function kafkaClientConfig(config: AppConfig, logger: Logger, clientSuffi
     ...(ssl !== undefined ? { ssl } : {}),
     ...(saslOptions ? { sasl: saslOptions } : {}),
     connectionTimeout: 3000,
-    requestTimeout: 30_000,
+    requestTimeout: config.kafkaRequestTimeoutMs,
     logLevel: kafkaLogLevel(config.logLevel),
     logCreator: pinoLogCreator(logger),
     // Keep reconnecting through broker restarts instead of giving up after kafkajs's default ~5 tries.

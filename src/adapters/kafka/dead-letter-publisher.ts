@@ -1,22 +1,30 @@
 import type { Producer } from 'kafkajs';
 import type { DeadLetterSink, IncomingRecord } from '../../consumer/order-processor.js';
+import { DeadLetterWriter } from './dead-letter-writer.js';
 
 /**
- * Writes dead letters with the original key and value bytes untouched, so a
- * record can be replayed as it was. `acks: -1` makes "sent" mean "on every
- * in-sync replica", which is what lets the consumer commit past it.
+ * At-least-once dead letters: original key and value bytes (cut only when they cannot fit, see
+ * DeadLetterWriter), sent with `acks: -1`, so "sent" means "on every in-sync replica", which is
+ * what lets the consumer commit past the record.
  */
 export class DeadLetterPublisher implements DeadLetterSink {
   constructor(
     private readonly producer: Producer,
     private readonly topic: string,
+    private readonly writer: DeadLetterWriter,
   ) {}
 
-  async publish(record: IncomingRecord, headers: Record<string, Buffer>): Promise<void> {
-    await this.producer.send({
-      topic: this.topic,
-      acks: -1,
-      messages: [{ key: record.key, value: record.value, headers }],
-    });
+  publish(record: IncomingRecord, headers: Record<string, Buffer>): Promise<void> {
+    return this.writer.write(
+      (message) =>
+        this.producer.send({
+          topic: this.topic,
+          acks: -1,
+          compression: DeadLetterWriter.compression,
+          messages: [message],
+        }),
+      record,
+      headers,
+    );
   }
 }

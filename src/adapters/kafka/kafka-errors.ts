@@ -32,3 +32,37 @@ export function isConcurrentTransaction(error: unknown): boolean {
     type === 'NOT_COORDINATOR'
   );
 }
+
+/**
+ * The broker refused a write to this topic for good, whatever is retried: missing topic, not
+ * authorised, record too large, policy. For a dead letter that means the DLQ itself is unwritable.
+ */
+const TOPIC_REFUSALS = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_TOPIC_EXCEPTION',
+  'INVALID_RECORD',
+  'POLICY_VIOLATION',
+  'INVALID_REQUIRED_ACKS',
+]);
+
+export function isTopicRefusal(error: unknown): boolean {
+  const type = kafkaErrorType(error);
+  return type !== undefined && TOPIC_REFUSALS.has(type);
+}
+
+/** The record (batch) is larger than the topic accepts. */
+export function isTooLarge(error: unknown): boolean {
+  const type = kafkaErrorType(error);
+  return type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE';
+}
+
+/** The message of a kafkajs error with the broker's error type, for a log line or an error of ours. */
+export function describeKafkaError(error: unknown): string {
+  const type = kafkaErrorType(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return type && !message.includes(type) ? `${message} (${type})` : message;
+}

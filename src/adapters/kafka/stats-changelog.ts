@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { deserializeStats, statsKey, type PartitionStats } from '../../domain/partition-stats.js';
+import {
+  deserializeStats,
+  implausibleStats,
+  statsKey,
+  type PartitionStats,
+  type RestoreBounds,
+} from '../../domain/partition-stats.js';
 import type { Logger } from '../../logger.js';
 
 /**
@@ -9,8 +15,21 @@ import type { Logger } from '../../logger.js';
  * latest value per key: the cluster-wide view every instance serves, and the
  * source a new partition owner restores from.
  */
+/** Earlier aggregates kept per key, newest last: a restore falls back on them when the newest is implausible. */
+const HISTORY = 4;
+
+/** What a restore may start from. */
+export interface Restorable {
+  /** The newest plausible aggregate; undefined when there is none (start from the committed offset). */
+  readonly state: PartitionStats | undefined;
+  /** Why newer aggregates were refused, newest first. */
+  readonly refused: readonly string[];
+}
+
 export class StatsChangelog {
   readonly #states = new Map<string, PartitionStats>();
+  readonly #history = new Map<string, PartitionStats[]>();
+  #unreadable = 0;
   /** Next changelog offset to read, per changelog partition (control records included). */
   readonly #positions = new Map<number, bigint>();
   #latestEnds = new Map<number, bigint>();
@@ -45,14 +64,7 @@ export class StatsChangelog {
       eachBatch: ({ batch }) => {
         for (const message of batch.messages) {
           if (!message.key || !message.value) continue;
-          try {
-            this.#states.set(message.key.toString(), deserializeStats(message.value));
-          } catch (error) {
-            this.logger.warn(
-              { err: error, offset: message.offset },
-              'Skipping an unreadable aggregate record',
-            );
-          }
+          this.#accept(message.key, message.value, message.offset);
         }
         return Promise.resolve();
       },
@@ -124,8 +136,59 @@ export class StatsChangelog {
     return true;
   }
 
+  /**
+   * A changelog record, if it is an aggregate we could have written under its own key. Anyone who can
+   * write to the changelog can write anything: an unreadable record is skipped, with a warning and a
+   * count, and never replaces a good one.
+   */
+  #accept(key: Buffer, value: Buffer, offset: string): void {
+    let stats: PartitionStats;
+    try {
+      stats = deserializeStats(value);
+      const expected = statsKey(stats.group, stats.topic, stats.partition);
+      if (key.length > 600 || key.toString() !== expected) {
+        throw new Error(`its key is not ${JSON.stringify(expected)}, the key of its own aggregate`);
+      }
+    } catch (error) {
+      this.#unreadable += 1;
+      this.logger.warn(
+        { code: 'KOS_CHANGELOG_REJECTED', offset, reason: (error as Error).message },
+        `Skipping an unreadable aggregate record at ${this.topic}@${offset}: ${(error as Error).message}`,
+      );
+      return;
+    }
+    const id = key.toString();
+    this.#states.set(id, stats);
+    const history = this.#history.get(id) ?? [];
+    history.push(stats);
+    if (history.length > HISTORY) history.shift();
+    this.#history.set(id, history);
+  }
+
+  /** Changelog records skipped as unreadable since start. */
+  get unreadableRecords(): number {
+    return this.#unreadable;
+  }
+
   get(group: string, topic: string, partition: number): PartitionStats | undefined {
     return this.#states.get(statsKey(group, topic, partition));
+  }
+
+  /**
+   * The aggregate a new owner of `partition` may restore: the newest one whose offsets can be right
+   * (implausibleStats), with the reasons newer ones were refused. A forged record written after the
+   * real one is refused, and the real one, still in the history, is used.
+   */
+  restorable(group: string, topic: string, partition: number, bounds: RestoreBounds): Restorable {
+    const refused: string[] = [];
+    const history = this.#history.get(statsKey(group, topic, partition)) ?? [];
+    for (let i = history.length - 1; i >= 0; i -= 1) {
+      const stats = history[i] as PartitionStats;
+      const why = implausibleStats(stats, bounds);
+      if (why === undefined) return { state: stats, refused };
+      refused.push(why);
+    }
+    return { state: undefined, refused };
   }
 
   all(): PartitionStats[] {

@@ -2,7 +2,14 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { averageCents } from '../../domain/money.js';
 import { TallyHistogram } from './tally-histogram.js';
 import type { ConsumerEventBus } from '../../consumer/events.js';
-import { centsToDollars, FAILURE_REASONS, reasonLabel, LATENCY_BUCKETS_SECONDS } from './units.js';
+import { DEPENDENCIES, type Dependency } from '../../errors.js';
+import {
+  centsToDollars,
+  FAILURE_REASONS,
+  OTHER_REASON,
+  reasonLabel,
+  LATENCY_BUCKETS_SECONDS,
+} from './units.js';
 
 /** Outcomes of one order; the label values of orders_processed_total and the histograms. */
 export const ORDER_OUTCOMES = ['success', 'dead_lettered'] as const;
@@ -110,10 +117,39 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBu
     registers,
   });
 
+  // Which partitions wait for which dependency, from the events; read on scrape.
+  const waitingOn = new Map<number, Dependency>();
+  new Gauge({
+    name: 'orders_partitions_waiting',
+    help: 'Partitions of this instance whose next record waits for a dependency that is down (registry, broker, dlq); they go on by themselves once it is back. Nothing is dead-lettered or skipped meanwhile.',
+    labelNames: ['dependency'] as const,
+    registers,
+    collect() {
+      for (const dependency of DEPENDENCIES) {
+        let n = 0;
+        for (const d of waitingOn.values()) if (d === dependency) n += 1;
+        this.set({ dependency }, n);
+      }
+    },
+  });
+  const waits = new Counter({
+    name: 'orders_dependency_waits_total',
+    help: 'Waits of a partition for a dependency that is down, by dependency and reason (error code); a wait uses none of the record retries.',
+    labelNames: ['dependency', 'reason'] as const,
+    registers,
+  });
+  const changelogRejected = new Counter({
+    name: 'orders_changelog_rejected_total',
+    help: 'Changelog aggregates a restore refused because their offsets cannot be right (beyond the partition end, or far beyond the committed offset).',
+    registers,
+  });
+
   for (const reason of FAILURE_REASONS) {
     retries.inc({ reason }, 0);
     deadLettered.inc({ reason }, 0);
   }
+  for (const dependency of DEPENDENCIES) waits.inc({ dependency, reason: OTHER_REASON }, 0);
+  changelogRejected.inc(0);
   assigned.set(0);
 
   // A lag event may carry one partition (after each batch) or several; the
@@ -142,6 +178,16 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBu
     deadLettered.inc({ reason: reasonLabel(event.reason) });
     processingDuration.add('dead_lettered', event.durationSeconds);
     if (event.endToEndSeconds !== undefined) endToEnd.add('dead_lettered', event.endToEndSeconds);
+  });
+  bus.on('partition.waiting', ({ partition, dependency, reason }) => {
+    waitingOn.set(partition, dependency);
+    waits.inc({ dependency, reason: reasonLabel(reason) });
+  });
+  bus.on('partition.resumed', ({ partition }) => {
+    waitingOn.delete(partition);
+  });
+  bus.on('changelog.rejected', () => {
+    changelogRejected.inc();
   });
   bus.on('partitions.assigned', ({ partitions }) => {
     assigned.set(partitions.length);

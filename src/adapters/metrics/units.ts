@@ -28,9 +28,6 @@ export const SEND_BUCKETS_SECONDS: readonly number[] = [
 /** Label value for a reason that is not an error code of src/errors.ts. */
 export const OTHER_REASON = 'other';
 
-/** Errors that stop startup; they never reach an order, so they are never a reason. */
-const STARTUP_ERRORS: ReadonlySet<ErrorCode> = new Set(['KOS_CONFIG_INVALID', 'KOS_CLIENT_UNPATCHED']);
-
 /**
  * Every value a `reason` label can take: the error codes of order failures
  * plus `other`. Series are created at zero up front, because
@@ -38,7 +35,11 @@ const STARTUP_ERRORS: ReadonlySet<ErrorCode> = new Set(['KOS_CONFIG_INVALID', 'K
  * appears with value 1, and the DLQ alert must fire on the first order.
  */
 export const FAILURE_REASONS: readonly string[] = [
-  ...(Object.keys(ERROR_DOCS) as ErrorCode[]).filter((code) => !STARTUP_ERRORS.has(code)),
+  // Errors that stop startup, or are only alerted on, never reach an order: they are never a reason.
+  ...(Object.keys(ERROR_DOCS) as ErrorCode[]).filter((code) => {
+    const { handling } = ERROR_DOCS[code];
+    return handling !== 'startup' && handling !== 'alert';
+  }),
   OTHER_REASON,
 ];
 

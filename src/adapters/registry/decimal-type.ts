@@ -72,16 +72,41 @@ interface AvroTap {
   readLong(): number;
 }
 
-/** Big-endian two's complement in buf[start, end) as a bigint. */
+/**
+ * The most significant bytes a decimal may carry once its redundant sign bytes are dropped: 64 bytes
+ * hold 154 digits, far beyond any amount. The bound keeps a hostile decimal of a megabyte from costing
+ * more than one pass over its bytes.
+ */
+export const MAX_DECIMAL_BYTES = 64;
+
+/** A decimal longer than MAX_DECIMAL_BYTES: thrown from inside avsc's read, reported as a decode failure. */
+export class OversizedDecimalError extends RangeError {
+  constructor(readonly significantBytes: number) {
+    super(
+      `a decimal of ${significantBytes} significant bytes is beyond any amount (at most ${MAX_DECIMAL_BYTES})`,
+    );
+    this.name = 'OversizedDecimalError';
+  }
+}
+
+/** Big-endian two's complement in buf[start, end) as a bigint, in time linear in its length. */
 function decimalFromBytes(buf: Buffer, start: number, end: number): bigint {
   const length = end - start;
   if (length === 0) return 0n;
   // Up to 6 bytes (±1.4e14 cents) fit a double exactly: one signed read, one BigInt.
   if (length <= 6) return BigInt(buf.readIntBE(start, length));
-  let result = 0n;
-  for (let i = start; i < end; i += 1) result = (result << 8n) | BigInt(buf[i] ?? 0);
+  const negative = ((buf[start] ?? 0) & 0x80) !== 0;
+  // Leading 0x00 (or 0xff) bytes only repeat the sign: writers that pad to a fixed width send them.
+  const fill = negative ? 0xff : 0x00;
+  let first = start;
+  while (first < end - 1 && buf[first] === fill && ((buf[first + 1] ?? 0) & 0x80) === (fill & 0x80))
+    first += 1;
+  const significant = end - first;
+  if (significant > MAX_DECIMAL_BYTES) throw new OversizedDecimalError(significant);
+  if (significant <= 6) return BigInt(buf.readIntBE(first, significant));
+  const magnitude = BigInt(`0x${buf.toString('hex', first, end)}`);
   // Sign-extend: the most significant bit of the first byte is the sign.
-  return (buf[start] ?? 0) & 0x80 ? result - (1n << BigInt(length * 8)) : result;
+  return negative ? magnitude - (1n << BigInt(significant * 8)) : magnitude;
 }
 
 export const LOGICAL_TYPES = { decimal: DecimalType } as const;

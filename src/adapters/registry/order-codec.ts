@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
-import { DecodeError, RegistryUnavailableError, UnknownSchemaError, WireFormatError } from '../../errors.js';
-import { MAX_PRICE_CENTS, type Order } from '../../domain/order.js';
+import { DecodeError, WireFormatError } from '../../errors.js';
+import { MAX_ORDER_ID_BYTES, MAX_PRICE_CENTS, MAX_PRODUCT_BYTES, type Order } from '../../domain/order.js';
 import { LOGICAL_TYPES } from './decimal-type.js';
+import { registryCallFailed, registryStatus } from './registry-errors.js';
+import { registerSchema, type RegistrationOptions } from './subject-registration.js';
+import { WriterSchemas, type WriterResolution, type WriterSchemaOptions } from './writer-schemas.js';
 
 export const ORDER_SCHEMA_PATH = new URL('../../../schemas/order.avsc', import.meta.url);
 
@@ -13,11 +15,6 @@ export const subjectFor = (topic: string): string => `${topic}-value`;
 
 const MAGIC_BYTE = 0;
 const HEADER_LENGTH = 5;
-
-/** How to read a writer schema's records: directly when it is our schema, else through a resolver. */
-interface WriterResolution {
-  readonly resolver: avro.Resolver | undefined;
-}
 
 /** What the aggregate needs of a good order, read in place by OrderCodec.readGoodOrder. */
 export interface GoodOrderFields {
@@ -45,6 +42,8 @@ function fieldLayout(schema: avro.Schema): string {
 const MAX_PRICE = Number(MAX_PRICE_CENTS);
 /** Longs readGoodOrder reads itself: 7 varint bytes, 49 bits, past the year 10000 in ms. */
 const MAX_VARINT_BYTES = 7;
+/** The longest string each of the two id fields may have, in field order (orderId, product). */
+const MAX_TEXT_BYTES = [MAX_ORDER_ID_BYTES, MAX_PRODUCT_BYTES] as const;
 
 interface AvroOrder {
   orderId: string;
@@ -84,37 +83,36 @@ function framedSchemaId(value: Buffer | null): number {
   return value.readInt32BE(1);
 }
 
-const fullSchema = (type: avro.Type): string => JSON.stringify(type.schema({ exportAttrs: true }));
-const sameSchema = (a: avro.Type, b: avro.Type): boolean => fullSchema(a) === fullSchema(b);
-
-/** The registry client reports transport failures as status 400 with no body, so only 404 means "unknown". */
-function registryStatus(error: unknown): number | undefined {
-  if (typeof error === 'object' && error !== null && 'status' in error) {
-    const status = error.status;
-    return typeof status === 'number' ? status : undefined;
-  }
-  return undefined;
+export interface OrderCodecOptions {
+  /** How the producer gets its schema id; by default it looks the schema up and registers it when missing. */
+  readonly registration?: RegistrationOptions;
+  readonly writerSchemas?: WriterSchemaOptions;
 }
 
+const DEFAULT_REGISTRATION: RegistrationOptions = { autoRegister: true, compatibility: undefined };
+
 /**
- * Encodes orders with the registered schema and decodes any writer schema
- * the registry knows into our reader schema. Writer schemas and resolvers
- * are cached per id, so the registry is asked once per schema, not per record.
+ * Encodes orders with the registered schema and decodes any writer schema the registry knows into
+ * our reader schema. Writer schemas are resolved once per id and kept in a bounded cache, so the
+ * registry is asked once per schema, not per record. Decoding takes time linear in the record's
+ * size whatever its bytes (avsc's bounded blocks, patches/; our decimal's length cap), and every
+ * failure of it is a DecodeError.
  */
 export class OrderCodec {
   readonly #registry: SchemaRegistry;
   readonly #readerType: avro.Type;
-  readonly #resolvers = new Map<number, Promise<WriterResolution>>();
-  /** The resolvers that have arrived, for decoding without an await. */
-  readonly #readyResolvers = new Map<number, WriterResolution>();
+  readonly #writers: WriterSchemas;
+  readonly #registration: RegistrationOptions;
   #writerSchemaId: number | undefined;
   readonly #inPlace: boolean;
 
-  constructor(registry: SchemaRegistry) {
+  constructor(registry: SchemaRegistry, options: OrderCodecOptions = {}) {
     this.#registry = registry;
     const schema = loadOrderSchema();
     this.#readerType = avro.Type.forSchema(schema, { logicalTypes: LOGICAL_TYPES });
     this.#inPlace = fieldLayout(schema) === IN_PLACE_LAYOUT;
+    this.#writers = new WriterSchemas(registry, this.#readerType, options.writerSchemas);
+    this.#registration = options.registration ?? DEFAULT_REGISTRATION;
   }
 
   /** Whether readGoodOrder can say yes at all (false once order.avsc no longer has the layout it reads). */
@@ -122,20 +120,24 @@ export class OrderCodec {
     return this.#inPlace;
   }
 
-  /** Registers the order schema under `<topic>-value` with BACKWARD compatibility; returns its id. */
+  /** How many writer schema ids the cache holds (bounded). */
+  get cachedSchemaIds(): number {
+    return this.#writers.size;
+  }
+
+  /**
+   * The id of the order schema under `<topic>-value`, registered first when the subject lacks it and
+   * registering is allowed (see registerSchema); encode() writes with it.
+   */
   async register(topic: string): Promise<number> {
-    try {
-      const { id } = await this.#registry.register(
-        { type: 'AVRO' as never, schema: JSON.stringify(loadOrderSchema()) },
-        { subject: subjectFor(topic), compatibility: COMPATIBILITY.BACKWARD },
-      );
-      this.#writerSchemaId = id;
-      return id;
-    } catch (error) {
-      throw new RegistryUnavailableError(`could not register ${subjectFor(topic)}: ${String(error)}`, {
-        cause: error,
-      });
-    }
+    const id = await registerSchema(
+      this.#registry,
+      subjectFor(topic),
+      JSON.stringify(loadOrderSchema()),
+      this.#registration,
+    );
+    this.#writerSchemaId = id;
+    return id;
   }
 
   /**
@@ -148,11 +150,9 @@ export class OrderCodec {
       id = await this.#registry.getLatestSchemaId(subjectFor(topic));
     } catch (error) {
       if (registryStatus(error) === 404) return undefined;
-      throw new RegistryUnavailableError(`could not look up ${subjectFor(topic)}: ${String(error)}`, {
-        cause: error,
-      });
+      throw registryCallFailed(`looking up ${subjectFor(topic)}`, error);
     }
-    await this.#resolverFor(id);
+    await this.#writers.resolve(id);
     return id;
   }
 
@@ -173,12 +173,12 @@ export class OrderCodec {
 
   async decode(value: Buffer | null): Promise<Order> {
     const schemaId = framedSchemaId(value);
-    return this.#read(schemaId, value as Buffer, await this.#resolverFor(schemaId));
+    return this.#read(schemaId, value as Buffer, await this.#writers.resolve(schemaId));
   }
 
   decodeCached(value: Buffer | null): Order | undefined {
     const schemaId = framedSchemaId(value);
-    const resolution = this.#readyResolvers.get(schemaId);
+    const resolution = this.#writers.ready(schemaId);
     return resolution === undefined ? undefined : this.#read(schemaId, value as Buffer, resolution);
   }
 
@@ -194,14 +194,14 @@ export class OrderCodec {
     if (!this.#inPlace || value === null || value.length < HEADER_LENGTH || value[0] !== MAGIC_BYTE)
       return false;
     // Only ids written with our own schema: a resolver's writer may lay the fields out otherwise.
-    const resolution = this.#readyResolvers.get(value.readInt32BE(1));
+    const resolution = this.#writers.ready(value.readInt32BE(1));
     if (resolution === undefined || resolution.resolver !== undefined) return false;
     const end = value.length;
     let pos = HEADER_LENGTH;
     for (let field = 0; field < 2; field += 1) {
-      // orderId, then product: a length, then UTF-8 that must hold a character trim() keeps.
+      // orderId, then product: a length within its bound, then UTF-8 that must hold a character trim() keeps.
       const length = readVarint(value, pos, end);
-      if (length < 0) return false;
+      if (length < 0 || length > (MAX_TEXT_BYTES[field] ?? 0)) return false;
       pos = nextPos;
       const stop = pos + length;
       if (stop > end || !hasAsciiNonSpace(value, pos, stop)) return false;
@@ -224,8 +224,18 @@ export class OrderCodec {
 
   /** Reads the Avro body after the 5-byte header in place (no sub-buffer per record). */
   #read(schemaId: number, framed: Buffer, resolution: WriterResolution): Order {
-    const decoded = this.#readerType.decode(framed, HEADER_LENGTH, resolution.resolver);
-    if (decoded.offset < 0) throw new DecodeError(`schema id ${schemaId}: truncated buffer`);
+    let decoded: { value: unknown; offset: number };
+    try {
+      decoded = this.#readerType.decode(framed, HEADER_LENGTH, resolution.resolver);
+    } catch (error) {
+      // avsc throws on a bad union or enum index, our decimal on an oversized one, V8 on nesting too deep.
+      const reason =
+        error instanceof RangeError && /call stack/i.test(error.message)
+          ? 'nested too deeply'
+          : (error instanceof Error ? error.message : String(error)).slice(0, 200);
+      throw new DecodeError(`schema id ${schemaId}: ${reason}`, { cause: error });
+    }
+    if (decoded.offset < 0) throw new DecodeError(`schema id ${schemaId}: truncated or malformed`);
     if (decoded.offset < framed.length) throw new DecodeError(`schema id ${schemaId}: trailing data`);
     const record = decoded.value as AvroOrder;
     return {
@@ -234,49 +244,6 @@ export class OrderCodec {
       priceCents: record.price,
       createdAtMs: record.createdAt,
     };
-  }
-
-  #resolverFor(schemaId: number): Promise<WriterResolution> {
-    const cached = this.#resolvers.get(schemaId);
-    if (cached) return cached;
-    const pending = this.#fetchResolver(schemaId);
-    this.#resolvers.set(schemaId, pending);
-    pending.then(
-      (resolver) => this.#readyResolvers.set(schemaId, resolver),
-      () => undefined,
-    );
-    // A transient failure must not be cached, or the id would stay broken after the registry recovers.
-    pending.catch((error: unknown) => {
-      if (error instanceof RegistryUnavailableError) this.#resolvers.delete(schemaId);
-    });
-    return pending;
-  }
-
-  async #fetchResolver(schemaId: number): Promise<WriterResolution> {
-    let writer: avro.Type;
-    try {
-      writer = (await this.#registry.getSchema(schemaId)) as avro.Type;
-    } catch (error) {
-      if (registryStatus(error) === 404) {
-        throw new UnknownSchemaError(`schema id ${schemaId} is not in the registry`, { cause: error });
-      }
-      throw new RegistryUnavailableError(`could not fetch schema id ${schemaId}: ${String(error)}`, {
-        cause: error,
-      });
-    }
-    if (!(writer instanceof avro.Type)) {
-      throw new DecodeError(`schema id ${schemaId} is not an Avro schema`);
-    }
-    // The usual case (the producer wrote our own schema) reads directly, without a resolver's indirection.
-    // Canonical equality (Type.equals) would ignore a decimal's scale, so the full schemas are compared.
-    if (sameSchema(writer, this.#readerType)) return { resolver: undefined };
-    try {
-      return { resolver: this.#readerType.createResolver(writer) };
-    } catch (error) {
-      throw new DecodeError(`schema id ${schemaId} cannot be read as an Order: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
   }
 }
 

@@ -1,19 +1,18 @@
-import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
-import type { AppConfig } from '../../config/load.js';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { REGISTRY_CLIENT_RETRY } from '../../config/time-budget.js';
 import { LOGICAL_TYPES } from './decimal-type.js';
 
-/** One quick internal retry; our own retry policy owns the longer story. */
-const CLIENT_RETRY = { retries: 1, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 } as const;
-
-/** The longest one registry lookup can take: every try runs into the timeout, plus the pauses between. */
-export function longestRegistryCallMs(timeoutMs: number): number {
-  return (
-    (CLIENT_RETRY.retries + 1) * timeoutMs + CLIENT_RETRY.retries * CLIENT_RETRY.maxRetryTimeInSecs * 1000
-  );
+/** What the registry client needs of the configuration. */
+export interface RegistryClientConfig {
+  readonly schemaRegistryUrl: string;
+  readonly schemaRegistryUsername?: string | undefined;
+  readonly schemaRegistryPassword?: string | undefined;
+  readonly registryTimeoutMs: number;
+  readonly clientId: string;
 }
 
 /** The registry client with our logical types, auth and a per-call timeout. */
-export function createSchemaRegistry(config: AppConfig): SchemaRegistry {
+export function createSchemaRegistry(config: RegistryClientConfig): SchemaRegistry {
   const auth =
     config.schemaRegistryUsername && config.schemaRegistryPassword
       ? { username: config.schemaRegistryUsername, password: config.schemaRegistryPassword }
@@ -23,7 +22,7 @@ export function createSchemaRegistry(config: AppConfig): SchemaRegistry {
       host: config.schemaRegistryUrl,
       clientId: config.clientId,
       ...(auth ? { auth } : {}),
-      retry: { ...CLIENT_RETRY },
+      retry: { ...REGISTRY_CLIENT_RETRY },
       middlewares: [timeoutMiddleware(config.registryTimeoutMs)],
     },
     { [SchemaType.AVRO]: { logicalTypes: LOGICAL_TYPES } },
@@ -32,11 +31,9 @@ export function createSchemaRegistry(config: AppConfig): SchemaRegistry {
 
 type RegistryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
 
-/** The registry's HTTP client (mappersmith) has no default timeout; a hung registry must count as transient. */
+/** The registry's HTTP client (mappersmith) has no default timeout; a hung registry must count as down. */
 function timeoutMiddleware(timeoutMs: number): RegistryMiddleware {
   return () => ({
     prepareRequest: (next) => next().then((request) => request.enhance({ timeout: timeoutMs })),
   });
 }
-
-export { COMPATIBILITY };

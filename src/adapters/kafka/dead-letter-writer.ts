@@ -1,0 +1,103 @@
+import kafkajs, { type Message } from 'kafkajs';
+import { BrokerUnavailableError, DeadLetterUnwritableError, OrderSystemError } from '../../errors.js';
+import { fitDeadLetter } from '../../domain/dead-letter.js';
+import type { Logger } from '../../logger.js';
+import type { IncomingRecord } from '../../consumer/order-processor.js';
+import { withDeadline } from './deadline.js';
+import { describeKafkaError, isTooLarge, isTopicRefusal } from './kafka-errors.js';
+import type { LazyAdmin } from './lazy-admin.js';
+
+// kafkajs is CommonJS, and Node's ESM loader sees only some of its named exports: these come from the default.
+const { CompressionTypes, ConfigResourceTypes } = kafkajs;
+
+/** The broker's default max.message.bytes: what a topic accepts when nothing else is known. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+/** The least a dead letter is given: its headers always fit, with some of the original. */
+const MIN_RECORD_BYTES = 4096;
+/** How long the DLQ topic's limit is believed before it is read again. */
+const LIMIT_TTL_MS = 5 * 60_000;
+
+/** Sends one dead letter, in a plain producer or in the open transaction. */
+export type SendDeadLetter = (message: Message) => Promise<unknown>;
+
+/**
+ * Writes dead letters that always fit the DLQ topic: gzip-compressed, their value (and key) cut to
+ * the topic's max.message.bytes with the original's length and SHA-256 in headers (fitDeadLetter),
+ * and every failure reported as the partition's reason to wait, never as a crash:
+ * DeadLetterUnwritableError when the broker refuses the topic, BrokerUnavailableError otherwise.
+ */
+export class DeadLetterWriter {
+  #limit: { bytes: number; readAt: number } | undefined;
+  /** Halved on each "too large" refusal, until the limit is read again. */
+  #learnedMax = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly topic: string,
+    private readonly admin: LazyAdmin,
+    private readonly writeTimeoutMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async write(send: SendDeadLetter, record: IncomingRecord, headers: Record<string, Buffer>): Promise<void> {
+    const maxBytes = Math.max(MIN_RECORD_BYTES, Math.min(await this.#topicLimit(), this.#learnedMax));
+    const letter = fitDeadLetter(record.key, record.value, headers, maxBytes);
+    const message: Message = { key: letter.key, value: letter.value, headers: letter.headers };
+    try {
+      await withDeadline(send(message), this.writeTimeoutMs, `writing a dead letter to ${this.topic}`);
+    } catch (error) {
+      throw this.#failure(error, maxBytes);
+    }
+  }
+
+  /** The compression of every dead-letter send. */
+  static readonly compression = CompressionTypes.GZIP;
+
+  #failure(error: unknown, triedBytes: number): OrderSystemError {
+    if (error instanceof OrderSystemError) return error;
+    const detail = describeKafkaError(error);
+    if (isTooLarge(error)) {
+      // The topic's limit was not what we read (or could not read): try again with half the room.
+      this.#learnedMax = Math.max(MIN_RECORD_BYTES, Math.floor(triedBytes / 2));
+      this.#limit = undefined;
+    }
+    if (isTopicRefusal(error)) {
+      return new DeadLetterUnwritableError(`${this.topic} refused the dead letter: ${detail}`, {
+        cause: error,
+      });
+    }
+    return new BrokerUnavailableError(`writing a dead letter to ${this.topic}: ${detail}`, { cause: error });
+  }
+
+  /** The topic's max.message.bytes, read now and then; the broker default when it cannot be read. */
+  async #topicLimit(): Promise<number> {
+    const now = performance.now();
+    if (this.#limit && now - this.#limit.readAt < LIMIT_TTL_MS) return this.#limit.bytes;
+    let bytes = DEFAULT_MAX_MESSAGE_BYTES;
+    try {
+      const admin = await withDeadline(this.admin.get(), this.writeTimeoutMs, 'connecting an admin client');
+      const { resources } = await withDeadline(
+        admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [
+            { type: ConfigResourceTypes.TOPIC, name: this.topic, configNames: ['max.message.bytes'] },
+          ],
+        }),
+        this.writeTimeoutMs,
+        `reading max.message.bytes of ${this.topic}`,
+      );
+      const value = Number(
+        resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue,
+      );
+      if (Number.isSafeInteger(value) && value > 0) bytes = value;
+    } catch (error) {
+      // Not authorised to describe it, or the topic is missing (then the write says so): assume the default.
+      this.logger.debug(
+        { err: error, topic: this.topic },
+        'Could not read the DLQ topic limit; assuming the default',
+      );
+    }
+    this.#limit = { bytes, readAt: now };
+    if (bytes > this.#learnedMax * 2) this.#learnedMax = Number.POSITIVE_INFINITY;
+    return bytes;
+  }
+}
