@@ -128,9 +128,13 @@ pm run --rm --network=none --user 10001:10001 --entrypoint sh "$CONSUMER_IMAGE" 
   for f in src patches node_modules/typescript node_modules/eslint node_modules/tsx node_modules/patch-package; do
     test ! -e "$f" || { echo "must not be in the image: $f" >&2; exit 1; }
   done
+  # Every patch of patches/ is in place: the read_committed filter, the linear partitioner, bounded Avro blocks.
   grep -q "patched by kafka-order-system" node_modules/kafkajs/src/consumer/filterAbortedMessages.js
+  grep -q "Patched by kafka-order-system" node_modules/kafkajs/src/producer/partitioners/default/murmur2.js
+  grep -q "Patched by kafka-order-system" node_modules/avsc/lib/types.js
+  grep -q "Patched by kafka-order-system" node_modules/avsc/lib/utils.js
   if touch /app/probe 2>/dev/null; then echo "/app is writable by uid 10001" >&2; exit 1; fi
-' || die "the runtime image holds more than what runs, lacks the kafkajs patch, or /app is writable"
+' || die "the runtime image holds more than what runs, lacks a patch of patches/, or /app is writable"
 # No package that only devDependencies need: the lockfile marks those "dev": true.
 # (ajv and @types/node are devDependencies and also production dependencies of
 # @kafkajs/confluent-schema-registry, so they belong in the image.)
@@ -147,7 +151,7 @@ pm run --rm --network=none --read-only --user 10001:10001 --entrypoint node "$CO
     process.exit(1);
   }
 ' || die "the runtime node_modules is not exactly the production dependencies of package-lock.json"
-log "images: user 10001:10001, exec-form node ENTRYPOINT, OCI labels (base.name $BASE_IMAGE_REF), EXPOSE, production files only, kafkajs patched"
+log "images: user 10001:10001, exec-form node ENTRYPOINT, OCI labels (base.name $BASE_IMAGE_REF), EXPOSE, production files only, kafkajs and avsc patched"
 
 # ---- 3. run against the local stack ---------------------------------------------------
 consumer_port="$(free_port)"

@@ -7,6 +7,7 @@ import { DeadLetterPublisher } from '../adapters/kafka/dead-letter-publisher.js'
 import { DeadLetterWriter } from '../adapters/kafka/dead-letter-writer.js';
 import { LazyAdmin } from '../adapters/kafka/lazy-admin.js';
 import { assertAvroDecodingBounded } from '../adapters/registry/avro-guard.js';
+import { assertPartitionerIsLinear } from '../adapters/kafka/partitioner-guard.js';
 import { timeBudget } from '../config/time-budget.js';
 import { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
 import { assertAbortedRecordsStayHidden } from '../adapters/kafka/read-committed-guard.js';
@@ -95,6 +96,8 @@ export async function startConsumer(
   // and a decoder that trusts block counts could hang on the first hostile record.
   if (config.processingMode === 'exactly-once') assertAbortedRecordsStayHidden();
   assertAvroDecodingBounded();
+  // A dead letter keeps the original key, and the partitioner hashes it: that must not take minutes.
+  assertPartitionerIsLinear();
   const logger =
     options.logger ??
     createLogger({ level: config.logLevel, format: config.logFormat, name: 'order-consumer' });
@@ -182,6 +185,7 @@ export async function startConsumer(
       (config.simulatedFailureRate > 0 ? simulatedDownstream(config.simulatedFailureRate) : undefined),
     policy: retryPolicyFrom(config),
     groupId: config.groupId,
+    stepTimeoutMs: timeBudget(config).longestStepMs,
   });
 
   let stopping = false;

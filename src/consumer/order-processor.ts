@@ -2,6 +2,7 @@ import {
   classifyError,
   DeadLetterUnwritableError,
   OrderSystemError,
+  TransientDownstreamError,
   type Dependency,
   type ErrorClassification,
 } from '../errors.js';
@@ -130,6 +131,12 @@ export interface OrderProcessorDeps {
   readonly decoder: OrderDecoder;
   /** None: an order is done once it is valid (the aggregate is all there is to do). */
   readonly downstream?: DownstreamStep | undefined;
+  /**
+   * The longest an asynchronous downstream step may take before it counts as a transient failure
+   * (retried, then dead-lettered): a step that hangs must not hold its partition, its batch or its
+   * transaction beyond the time budget (config/time-budget.ts). Undefined: unbounded.
+   */
+  readonly stepTimeoutMs?: number | undefined;
   readonly policy: RetryPolicy;
   readonly groupId: string;
   readonly random?: () => number;
@@ -218,7 +225,7 @@ export class OrderProcessor {
       const order = decoder.decodeCached?.(record.value);
       if (order === undefined) return this.#attempt(record, ctx, soFar);
       assertValidOrder(order);
-      const pending = downstream?.(order);
+      const pending = this.#bounded(downstream?.(order));
       if (pending === undefined) return processed(record, order, attempt, soFar.startedAt);
       return pending.then(
         () => processed(record, order, attempt, soFar.startedAt),
@@ -229,6 +236,21 @@ export class OrderProcessor {
     }
   }
 
+  /** A downstream step's promise, failing transiently once it has taken longer than stepTimeoutMs. */
+  #bounded(pending: Promise<void> | undefined): Promise<void> | undefined {
+    const timeoutMs = this.#deps.stepTimeoutMs;
+    if (pending === undefined || timeoutMs === undefined) return pending;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new TransientDownstreamError(`the downstream step took longer than ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    pending.catch(() => undefined);
+    return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
+  }
+
   /** Attempt number `attempt` with every await it needs, then whatever follows it. */
   async #attempt(record: IncomingRecord, ctx: ProcessingContext, soFar: AttemptSoFar): Promise<Outcome> {
     let order: Order;
@@ -236,7 +258,7 @@ export class OrderProcessor {
       const { decoder } = this.#deps;
       order = decoder.decodeCached?.(record.value) ?? (await decoder.decode(record.value));
       assertValidOrder(order);
-      await this.#deps.downstream?.(order);
+      await this.#bounded(this.#deps.downstream?.(order));
     } catch (error) {
       return this.#afterFailure(record, ctx, error, soFar);
     }

@@ -64,7 +64,7 @@ export class PartitionRetries {
     if (parked === undefined) return undefined;
     this.#release(partition);
     if (parked.offset !== offset) return undefined;
-    const soFar = { attempt: parked.attempt, startedAt: parked.startedAt };
+    const soFar = { attempt: parked.attempt, startedAt: parked.startedAt, waits: parked.waits ?? 0 };
     const remainingMs = parked.dueAt - this.now();
     return remainingMs > 0 ? { due: false, soFar, remainingMs } : { due: true, soFar };
   }

@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, Transac
 import { committedOffset } from '../adapters/kafka/group-lag.js';
 import type { AppConfig } from '../config/load.js';
 import { timeBudget } from '../config/time-budget.js';
-import { BrokerUnavailableError, classifyError } from '../errors.js';
+import { BrokerUnavailableError, classifyError, OrderSystemError } from '../errors.js';
 import { waitDelayMs, type RetryPolicy } from '../domain/retry-policy.js';
 import {
   emptyStats,
@@ -11,7 +11,7 @@ import {
   StatsDelta,
   type PartitionStats,
 } from '../domain/partition-stats.js';
-import { withDeadline } from '../adapters/kafka/deadline.js';
+import { KafkaTimeoutError, withDeadline } from '../adapters/kafka/deadline.js';
 import { DeadLetterWriter } from '../adapters/kafka/dead-letter-writer.js';
 import { describeKafkaError, isFenced } from '../adapters/kafka/kafka-errors.js';
 import type { LazyAdmin } from '../adapters/kafka/lazy-admin.js';
@@ -67,7 +67,7 @@ const ABANDON_CHECK_EVERY = 1000;
 const TRANSACTIONAL_RETRY = {
   initialRetryTime: 10,
   maxRetryTime: 1000,
-  retries: 10,
+  retries: 6,
 } as const;
 
 export interface TransactionalHandlerOptions {
@@ -246,8 +246,13 @@ export class TransactionalHandler implements BatchHandler {
     const { processor, recorder, config, logger } = this.#o;
     const { ordersTopic, dlqTopic, statsTopic, groupId } = config;
     const transaction = await this.#write(owner.producer.transaction(), 'beginning a transaction');
-    // A dead letter that failed leaves the transaction in doubt: it is aborted, never committed.
-    const doubt = { deadLetterFailed: false };
+    // A dead letter that was refused leaves the transaction in doubt: it is aborted, never committed. One
+    // that got no answer may still be sent by kafkajs, into whatever transaction is open then: the
+    // producer itself is in doubt, and is dropped.
+    const doubt: { deadLetterFailed: boolean; producerInDoubt: KafkaTimeoutError | undefined } = {
+      deadLetterFailed: false,
+      producerInDoubt: undefined,
+    };
     const deadLetters: DeadLetterSink = {
       publish: (record, headers) =>
         this.#deadLetters
@@ -263,6 +268,7 @@ export class TransactionalHandler implements BatchHandler {
           )
           .catch((error: unknown) => {
             doubt.deadLetterFailed = true;
+            if (error instanceof KafkaTimeoutError) doubt.producerInDoubt = error;
             throw error;
           }),
     };
@@ -329,6 +335,7 @@ export class TransactionalHandler implements BatchHandler {
         // A stop or a rebalance may have begun while this record awaited something.
         if (handled instanceof Promise && shouldAbandon()) break;
       }
+      if (doubt.producerInDoubt) throw doubt.producerInDoubt;
       if (doubt.deadLetterFailed) {
         // The dead letter of the record that comes back failed: abort, then commit what came before it
         // in a transaction of its own, so the partition waits at that record and not before it.
@@ -422,14 +429,13 @@ export class TransactionalHandler implements BatchHandler {
     const waits = (soFar?.waits ?? 0) + 1;
     const delayMs = waitDelayMs(this.#o.policy, waits);
     const now = performance.now();
+    // What it waits for: the dependency the error names (the DLQ, the registry), else the broker.
     const failure = classifyError(
-      error instanceof BrokerUnavailableError
+      error instanceof OrderSystemError && error.handling === 'wait'
         ? error
         : new BrokerUnavailableError(
             `a transaction on ${this.#o.config.ordersTopic}[${partition}] failed: ${describeKafkaError(error)}`,
-            {
-              cause: error,
-            },
+            { cause: error },
           ),
     );
     const record: IncomingRecord = toRecord(this.#o.config.ordersTopic, partition, message);
@@ -437,7 +443,7 @@ export class TransactionalHandler implements BatchHandler {
       kind: 'waiting',
       record,
       failure,
-      dependency: 'broker',
+      dependency: failure.dependency ?? 'broker',
       attempt: soFar?.attempt ?? 1,
       waits,
       delayMs,

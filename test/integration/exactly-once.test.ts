@@ -6,6 +6,8 @@ import { averageCents, formatCents } from '../../src/domain/money.js';
 import { seededRandom } from '../../src/domain/order-generator.js';
 import { runProducer } from '../../src/producer/index.js';
 import { startConsumer } from '../../src/consumer/index.js';
+import { ConsumerEventBus } from '../../src/consumer/events.js';
+import { emptyStats, serializeStats, statsKey } from '../../src/domain/partition-stats.js';
 import {
   deadLetterPositions,
   expectedFromLedger,
@@ -251,5 +253,73 @@ describe('exactly-once aggregate under faults', () => {
     });
     first.child.kill('SIGTERM');
     assert.equal((await first.exited).code, 0);
+  });
+
+  it('when a forged aggregate claims the partitions are complete far ahead, then the next owner refuses it, says so, and stays exact', async () => {
+    const topics = await topicsFor('eos-forged');
+    const eos = { PROCESSING_MODE: 'exactly-once', ...SHORT_SESSION_ENV };
+    const produce = (seed: number, startOrderId: number) =>
+      runProducer(
+        testConfig('producer', topics, {
+          ORDER_COUNT: '300',
+          INVALID_RATIO: '0.05',
+          PRODUCER_SEED: String(seed),
+          START_ORDER_ID: String(startOrderId),
+        }),
+        { logger: quietLogger, keepLedger: true, http: false },
+      );
+    const first = await startConsumer(testConfig('consumer', topics, eos), { logger: quietLogger });
+    const before = await produce(51, 1);
+    await withChangelog(kafka, topics, (changelog) =>
+      waitForSettled(changelog, topics.ordersTopic, 300n, 60_000),
+    );
+    await first.stop();
+
+    // Anyone who can write the changelog: aggregates "complete" up to offset 10^12, which, if trusted,
+    // would make the next owner skip every order below it.
+    const forger = kafka.producer();
+    await forger.connect();
+    await forger.send({
+      topic: topics.statsTopic,
+      messages: [0, 1, 2].map((partition) => ({
+        key: statsKey(topics.groupId, topics.ordersTopic, partition),
+        value: serializeStats({
+          ...emptyStats(topics.groupId, topics.ordersTopic, partition),
+          orders: 1_000_000_000n,
+          sumCents: 1n,
+          nextOffset: 1_000_000_000_000n,
+        }),
+      })),
+    });
+    await forger.disconnect();
+    const after = await produce(52, 1001);
+
+    const bus = new ConsumerEventBus();
+    const rejected: string[] = [];
+    bus.on('changelog.rejected', ({ partition, reason }) => rejected.push(`${partition}: ${reason}`));
+    const second = await startConsumer(testConfig('consumer', topics, eos), { logger: quietLogger, bus });
+    try {
+      const expected = expectedFromLedger([...before.ledger, ...after.ledger]);
+      await withChangelog(kafka, topics, async (changelog) => {
+        await waitUntil(
+          'the aggregate to be the ledger, to the cent',
+          async () => {
+            await changelog.catchUp(10_000).catch(() => undefined);
+            const t = totals(changelog.all(), topics.ordersTopic);
+            return (
+              t.orders === expected.orders &&
+              t.sumCents === expected.sumCents &&
+              t.deadLettered === expected.deadLettered
+            );
+          },
+          60_000,
+          200,
+        );
+      });
+      assert.equal(rejected.length, 3, rejected.join('; '));
+      for (const reason of rejected) assert.match(reason, /beyond the partition's end/);
+    } finally {
+      await second.stop();
+    }
   });
 });

@@ -20,6 +20,9 @@ import {
   type TestTopics,
 } from '../helpers/kafka.js';
 import { waitUntil } from '../helpers/wait.js';
+import { SHORT_SESSION_ENV } from '../helpers/exactly-once.js';
+import { ConsumerEventBus } from '../../src/consumer/events.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const FAST_RETRIES = { RETRY_BACKOFF_MS: '50', MAX_RETRIES: '3' };
 
@@ -262,5 +265,33 @@ describe('order pipeline against the real broker and registry', () => {
     await waitUntil('90 processed', () => a.stats().processed + b.stats().processed === 90);
     assert.ok(a.stats().processed > 0 && b.stats().processed > 0, 'both consumers processed orders');
     assert.equal(a.stats().sumCents + b.stats().sumCents, produced.validSumCents);
+  });
+
+  it('when one batch works longer than the session timeout (slow steps, at-least-once), then the consumer heartbeats throughout and keeps its partition', async () => {
+    const topics = newTestTopics('long-batch');
+    await createTestTopics(kafka, topics, 1);
+    created.push(topics);
+    // All 20 orders are there before the consumer starts: they arrive in one batch.
+    await produce(topics, 20, { PRODUCER_SEED: '61' });
+    let slow = 8;
+    const bus = new ConsumerEventBus();
+    let rebalances = 0;
+    let joins = 0;
+    bus.on('rebalance', () => (rebalances += 1));
+    bus.on('partitions.assigned', () => (joins += 1));
+    // 8 steps of 1.2 s: each within its budget, the batch (about 10 s) far beyond the 6 s session.
+    const handle = await startConsumer(
+      testConfig('consumer', topics, { ...SHORT_SESSION_ENV, PROCESSING_MODE: 'at-least-once' }),
+      {
+        logger: quietLogger,
+        bus,
+        downstream: () => (slow-- > 0 ? sleep(1200) : undefined),
+      },
+    );
+    running.push(handle);
+    await waitUntil('all 20 orders processed', () => handle.stats().processed === 20, 60_000);
+    assert.equal(rebalances, 0, 'the group never saw the member go silent');
+    assert.equal(joins, 1);
+    assert.equal(handle.stats().processed, 20, 'none processed twice');
   });
 });

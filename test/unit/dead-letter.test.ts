@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createHash } from 'node:crypto';
 import {
   buildDeadLetterHeaders,
+  fitDeadLetter,
+  MAX_MESSAGE_CHARS,
+  RECORD_OVERHEAD_BYTES,
   decodeDeadLetterHeaders,
   DLQ_HEADERS,
   MAX_STACK_CHARS,
@@ -60,5 +64,47 @@ describe('dead-letter headers', () => {
 
   it('when a header is missing, then decoding says which one', () => {
     assert.throws(() => decodeDeadLetterHeaders({}), /kafka_dlt-original-topic is missing/);
+  });
+
+  describe('a dead letter that fits the DLQ topic', () => {
+    const headers = buildDeadLetterHeaders(context);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+    it('when the original fits, then key and value are its bytes, untouched, and no size headers are added', () => {
+      const fitted = fitDeadLetter(Buffer.from('7'), Buffer.from([0, 1, 2]), headers, 1_048_588);
+      assert.deepEqual(fitted.value, Buffer.from([0, 1, 2]));
+      assert.equal(fitted.headers[DLQ_HEADERS.originalValueLength], undefined);
+    });
+
+    it('when the value is larger than the topic accepts, then it is cut to fit, with its full length and SHA-256', () => {
+      const value = Buffer.alloc(5_000_000, 7);
+      const fitted = fitDeadLetter(Buffer.from('7'), value, headers, 1_048_588);
+      const size =
+        (fitted.key?.length ?? 0) +
+        (fitted.value?.length ?? 0) +
+        Object.entries(fitted.headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
+      assert.ok(size + RECORD_OVERHEAD_BYTES <= 1_048_588, `${size} bytes`);
+      assert.deepEqual(fitted.value, value.subarray(0, fitted.value?.length));
+      const decoded = decodeDeadLetterHeaders(fitted.headers);
+      assert.deepEqual(decoded.originalValue, { length: 5_000_000, sha256: sha(value) });
+      assert.equal(decoded.originalKey, undefined);
+      assert.equal(decoded.errorCode, 'KOS_ORDER_INVALID', 'the Spring and kos headers are all still there');
+    });
+
+    it('when the key alone is huge, then it is cut too, with its own length and SHA-256', () => {
+      const key = Buffer.alloc(2_000_000, 1);
+      const fitted = fitDeadLetter(key, Buffer.alloc(10), headers, 100_000);
+      assert.ok((fitted.key?.length ?? 0) <= 25_000);
+      assert.deepEqual(decodeDeadLetterHeaders(fitted.headers).originalKey, {
+        length: 2_000_000,
+        sha256: sha(key),
+      });
+    });
+
+    it('when the exception message is huge, then the header carries a bounded one', () => {
+      const huge = { ...context, error: { ...context.error, message: 'm'.repeat(100_000) } };
+      const message = buildDeadLetterHeaders(huge)[DLQ_HEADERS.exceptionMessage]?.toString() ?? '';
+      assert.ok(message.length <= MAX_MESSAGE_CHARS, `${message.length} chars`);
+    });
   });
 });

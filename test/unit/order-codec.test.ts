@@ -40,6 +40,27 @@ describe('order codec', () => {
     }
   });
 
+  it('when a writer pads a decimal with sign bytes, then it reads as the same amount; past 64 significant bytes it is refused', () => {
+    const decimalType = avro.Type.forSchema(
+      { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 },
+      { logicalTypes: LOGICAL_TYPES },
+    );
+    const bytes = avro.Type.forSchema('bytes');
+    const padded = (fill: number, tail: number[], width: number) =>
+      bytes.toBuffer(Buffer.from([...Array<number>(width - tail.length).fill(fill), ...tail]));
+    assert.equal(decimalType.fromBuffer(padded(0x00, [0x01, 0x4f, 0xac], 16)), 85932n);
+    assert.equal(decimalType.fromBuffer(padded(0xff, [0xfe, 0xb0, 0x54], 16)), -85932n);
+    assert.equal(decimalType.fromBuffer(padded(0x00, [0x01, 0x4f, 0xac], 100_000)), 85932n);
+    assert.throws(
+      () => decimalType.fromBuffer(padded(0x00, Array<number>(65).fill(0x7f), 65)),
+      /65 significant bytes/,
+    );
+    assert.throws(
+      () => decimalType.fromBuffer(bytes.toBuffer(Buffer.alloc(1_000_000, 0x7f))),
+      /beyond any amount/,
+    );
+  });
+
   it("when a decimal is encoded, then its bytes are big-endian two's complement as the Avro spec says", () => {
     const decimalType = avro.Type.forSchema(
       { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 },

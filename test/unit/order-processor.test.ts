@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  nextAttempt,
   OrderProcessor,
   type Outcome,
   type ProcessingContext,
@@ -11,7 +12,12 @@ import {
 import { decodeDeadLetterHeaders } from '../../src/domain/dead-letter.js';
 import { MAX_PRICE_CENTS, type Order } from '../../src/domain/order.js';
 import { MAX_RUN_ORDERS } from '../../src/consumer/order-run.js';
-import { TransientDownstreamError, WireFormatError } from '../../src/errors.js';
+import {
+  BrokerUnavailableError,
+  RegistryUnavailableError,
+  TransientDownstreamError,
+  WireFormatError,
+} from '../../src/errors.js';
 
 const order: Order = { orderId: '7', product: 'Laptop', priceCents: 1999n, createdAtMs: 1 };
 const record: IncomingRecord = {
@@ -114,6 +120,91 @@ describe('order processor', () => {
     assert.ok(outcome.kind === 'processed');
     assert.equal(outcome.attempts, 3);
     assert.ok(outcome.durationSeconds >= 2, `duration ${outcome.durationSeconds} s covers the backoffs`);
+  });
+
+  it('when the downstream step hangs, then it fails transiently once it outlasts its budget, and is retried', async () => {
+    const processor = new OrderProcessor({
+      decoder: { decode: () => Promise.resolve(order) },
+      downstream: () => new Promise<void>(() => undefined),
+      stepTimeoutMs: 50,
+      policy: {
+        maxRetries: 1,
+        backoffMs: 1,
+        strategy: 'fixed',
+        maxBackoffMs: 1,
+        jitter: 0,
+        waitBackoffMs: 1,
+        waitMaxBackoffMs: 1,
+      },
+      groupId: 'g',
+    });
+    const started = performance.now();
+    const outcome = await processor.handle(record, { deadLetters: { publish: () => Promise.resolve() } });
+    assert.ok(outcome.kind === 'retry-later', outcome.kind);
+    assert.equal(outcome.failure.code, 'KOS_DOWNSTREAM_TRANSIENT');
+    assert.match(outcome.failure.message, /longer than 50 ms/);
+    assert.ok(performance.now() - started < 1000);
+  });
+
+  describe('a dependency that is down (the registry, the DLQ)', () => {
+    const registryDown: OrderDecoder = {
+      decode: () => Promise.reject(new RegistryUnavailableError('could not fetch schema id 9: timeout')),
+    };
+
+    it('when the registry is down, then the record waits, uses no attempt and is never dead-lettered, however long', async () => {
+      const { processor, dead, ctx } = setup({ decoder: registryDown, maxRetries: 1 });
+      let soFar = { attempt: 1, startedAt: 0, waits: 0 };
+      for (let i = 1; i <= 20; i += 1) {
+        const outcome = await processor.handle(record, ctx, performance.now(), soFar);
+        assert.ok(outcome.kind === 'waiting', outcome.kind);
+        assert.equal(outcome.dependency, 'registry');
+        assert.equal(outcome.failure.code, 'KOS_REGISTRY_UNAVAILABLE');
+        assert.equal(outcome.attempt, 1, 'the attempt is not used up');
+        assert.equal(outcome.waits, i);
+        soFar = nextAttempt(outcome) as typeof soFar;
+      }
+      assert.equal(dead.length, 0);
+    });
+
+    it('when the registry is back, then the waiting order is processed as its first attempt', async () => {
+      let down = true;
+      const { processor, ctx } = setup({
+        decoder: { decode: () => (down ? registryDown.decode(null) : Promise.resolve(order)) },
+      });
+      const waiting = await processor.handle(record, ctx);
+      assert.ok(waiting.kind === 'waiting');
+      down = false;
+      const outcome = await processor.handle(record, ctx, performance.now(), nextAttempt(waiting));
+      assert.ok(outcome.kind === 'processed');
+      assert.equal(outcome.attempts, 1);
+    });
+
+    it('when a dead letter cannot be written, then the record waits for the DLQ instead of being skipped or crashing', async () => {
+      const failing: DeadLetterSink = { publish: () => Promise.reject(new Error('MESSAGE_TOO_LARGE')) };
+      const { processor } = setup({
+        decoder: { decode: () => Promise.reject(new WireFormatError('bad magic')) },
+      });
+      const outcome = await processor.handle(record, { deadLetters: failing });
+      assert.ok(outcome.kind === 'waiting', outcome.kind);
+      assert.equal(outcome.dependency, 'dlq');
+      assert.equal(outcome.failure.code, 'KOS_DLQ_UNWRITABLE');
+      assert.match(outcome.failure.message, /MESSAGE_TOO_LARGE/);
+      assert.equal(nextAttempt(outcome).attempt, 1, 'it comes back to be dead-lettered again');
+    });
+
+    it('when the last retry fails and its dead letter cannot be written, then it keeps its attempt count and waits', async () => {
+      const failing: DeadLetterSink = {
+        publish: () => Promise.reject(new BrokerUnavailableError('no answer within 3000 ms')),
+      };
+      const { processor } = setup({ failures: Infinity, maxRetries: 2 });
+      const outcome = await processor.handle(record, { deadLetters: failing }, 0, {
+        attempt: 3,
+        startedAt: 0,
+      });
+      assert.ok(outcome.kind === 'waiting');
+      assert.equal(outcome.dependency, 'broker');
+      assert.equal(nextAttempt(outcome).attempt, 3);
+    });
   });
 
   describe('synchronous fast path', () => {

@@ -32,9 +32,17 @@ describe('partition retries', () => {
     const retries = new PartitionRetries(() => now);
     retries.park(1, '42', { attempt: 2, startedAt: 7 }, 500, partitionSwitch().pause);
     now = 1500;
-    assert.deepEqual(retries.take(1, '42'), { due: true, soFar: { attempt: 2, startedAt: 7 } });
+    assert.deepEqual(retries.take(1, '42'), { due: true, soFar: { attempt: 2, startedAt: 7, waits: 0 } });
     assert.equal(retries.take(1, '42'), undefined, 'used up');
     assert.equal(retries.size, 0);
+  });
+
+  it('when a record waited for a dependency, then it comes back with its waits so far, so the next wait grows', () => {
+    let now = 1000;
+    const retries = new PartitionRetries(() => now);
+    retries.park(1, '42', { attempt: 1, startedAt: 7, waits: 4 }, 500, partitionSwitch().pause);
+    now = 1500;
+    assert.deepEqual(retries.take(1, '42'), { due: true, soFar: { attempt: 1, startedAt: 7, waits: 4 } });
   });
 
   it('when the parked record comes back early (kafkajs restarted its consumer), then it is told how long to wait on', () => {
@@ -44,7 +52,7 @@ describe('partition retries', () => {
     now = 1200;
     assert.deepEqual(retries.take(1, '42'), {
       due: false,
-      soFar: { attempt: 2, startedAt: 7 },
+      soFar: { attempt: 2, startedAt: 7, waits: 0 },
       remainingMs: 300,
     });
   });

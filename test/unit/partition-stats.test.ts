@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import {
   deserializeStats,
   emptyStats,
+  implausibleStats,
+  UnreadableStatsError,
   serializeStats,
   StatsDelta,
   type PartitionStats,
@@ -87,5 +89,58 @@ describe('partition aggregate', () => {
   it('when an aggregate goes through the changelog, then every field, bigints included, comes back', () => {
     const big = { ...start, sumCents: 2n ** 70n, nextOffset: 2n ** 40n };
     assert.deepEqual(deserializeStats(serializeStats(big)), big);
+  });
+
+  describe('a changelog record read back (anyone who can write the changelog can write anything)', () => {
+    const good = JSON.parse(serializeStats(start).toString()) as Record<string, unknown>;
+    const bytes = (json: unknown) => Buffer.from(JSON.stringify(json));
+
+    for (const [what, record] of [
+      ['not JSON', Buffer.from('{"orders":')],
+      ['larger than an aggregate can be', bytes({ ...good, lastOrderId: null, group: 'g'.repeat(5000) })],
+      ['a negative count', bytes({ ...good, orders: '-1' })],
+      ['a count that is not a number', bytes({ ...good, orders: '1e9' })],
+      ['a 40-digit offset', bytes({ ...good, nextOffset: '9'.repeat(40) })],
+      ['an over-long last order id', bytes({ ...good, lastOrderId: 'x'.repeat(65) })],
+      ['a field we never write', bytes({ ...good, extra: 1 })],
+      ['a missing field', bytes({ ...good, sumCents: undefined })],
+      ['a partition that is not a partition', bytes({ ...good, partition: -3 })],
+    ] as const) {
+      it(`when it has ${what}, then it is refused as unreadable`, () => {
+        assert.throws(() => deserializeStats(record), UnreadableStatsError);
+      });
+    }
+
+    const bounds = { end: 100n, committed: 10n, transactionSpan: 20n };
+    it('when its offsets can be right, then a restore may use it', () => {
+      assert.equal(implausibleStats({ ...start, nextOffset: 10n }, bounds), undefined);
+      assert.equal(
+        implausibleStats({ ...start, nextOffset: 30n }, bounds),
+        undefined,
+        'within one transaction',
+      );
+      assert.equal(
+        implausibleStats({ ...start, nextOffset: 3n }, bounds),
+        undefined,
+        'behind: the restore waits',
+      );
+      // Offsets expired (no committed offset): only the partition end bounds it.
+      assert.equal(implausibleStats({ ...start, nextOffset: 90n }, { ...bounds, committed: -1n }), undefined);
+    });
+
+    it('when it claims to be complete beyond the partition end or far beyond the committed offset, then it is refused, saying why', () => {
+      assert.match(
+        implausibleStats({ ...start, nextOffset: 101n }, bounds) ?? '',
+        /beyond the partition's end 100/,
+      );
+      assert.match(
+        implausibleStats({ ...start, nextOffset: 31n }, bounds) ?? '',
+        /more than one transaction \(20 offsets\) ahead of the committed offset 10/,
+      );
+      assert.match(
+        implausibleStats({ ...start, nextOffset: 10n ** 15n }, { ...bounds, committed: -1n }) ?? '',
+        /end/,
+      );
+    });
   });
 });

@@ -16,6 +16,8 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 const MIN_RECORD_BYTES = 4096;
 /** How long the DLQ topic's limit is believed before it is read again. */
 const LIMIT_TTL_MS = 5 * 60_000;
+/** How long "the DLQ topic exists" is believed; a failed write asks again at once. */
+const EXISTS_TTL_MS = 30_000;
 
 /** Sends one dead letter, in a plain producer or in the open transaction. */
 export type SendDeadLetter = (message: Message) => Promise<unknown>;
@@ -28,6 +30,7 @@ export type SendDeadLetter = (message: Message) => Promise<unknown>;
  */
 export class DeadLetterWriter {
   #limit: { bytes: number; readAt: number } | undefined;
+  #existsAt: number | undefined;
   /** Halved on each "too large" refusal, until the limit is read again. */
   #learnedMax = Number.POSITIVE_INFINITY;
 
@@ -39,6 +42,9 @@ export class DeadLetterWriter {
   ) {}
 
   async write(send: SendDeadLetter, record: IncomingRecord, headers: Record<string, Buffer>): Promise<void> {
+    // A send to a missing topic would retry in the background for minutes and might land later, a
+    // duplicate: look first, and say plainly that the topic is missing.
+    await this.#assertTopicExists();
     const maxBytes = Math.max(MIN_RECORD_BYTES, Math.min(await this.#topicLimit(), this.#learnedMax));
     const letter = fitDeadLetter(record.key, record.value, headers, maxBytes);
     const message: Message = { key: letter.key, value: letter.value, headers: letter.headers };
@@ -53,6 +59,7 @@ export class DeadLetterWriter {
   static readonly compression = CompressionTypes.GZIP;
 
   #failure(error: unknown, triedBytes: number): OrderSystemError {
+    this.#existsAt = undefined;
     if (error instanceof OrderSystemError) return error;
     const detail = describeKafkaError(error);
     if (isTooLarge(error)) {
@@ -66,6 +73,28 @@ export class DeadLetterWriter {
       });
     }
     return new BrokerUnavailableError(`writing a dead letter to ${this.topic}: ${detail}`, { cause: error });
+  }
+
+  async #assertTopicExists(): Promise<void> {
+    const now = performance.now();
+    if (this.#existsAt !== undefined && now - this.#existsAt < EXISTS_TTL_MS) return;
+    let topics: string[];
+    try {
+      const admin = await withDeadline(this.admin.get(), this.writeTimeoutMs, 'connecting an admin client');
+      topics = await withDeadline(admin.listTopics(), this.writeTimeoutMs, 'listing topics');
+    } catch (error) {
+      // Nothing was sent: a plain broker wait, not a write in doubt.
+      throw new BrokerUnavailableError(
+        `looking up the dead-letter topic ${this.topic}: ${describeKafkaError(error)}`,
+        { cause: error },
+      );
+    }
+    if (!topics.includes(this.topic)) {
+      throw new DeadLetterUnwritableError(
+        `the dead-letter topic ${this.topic} does not exist (create it, or fix DLQ_TOPIC)`,
+      );
+    }
+    this.#existsAt = now;
   }
 
   /** The topic's max.message.bytes, read now and then; the broker default when it cannot be read. */

@@ -20,9 +20,9 @@ export function avroDecodingIsBounded(): boolean {
   // From offset 1: a block of -1 items whose size (-3) sends an unpatched reader back to offset 0,
   // where it reads the end of the array and stops, "successfully", at offset 1.
   const backwards = reader.decode(Buffer.from([0x00, 0x01, 0x05]), 1, resolver);
-  // A varint of 11 bytes: longer than any 64-bit long, so not a number at all.
+  // Zero, padded to a varint of 11 bytes: longer than any 64-bit long, so not a number at all.
   const overlong = avro.Type.forSchema('long').decode(
-    Buffer.from([...Array<number>(10).fill(0xff), 0x01]),
+    Buffer.from([...Array<number>(10).fill(0x80), 0x00]),
     0,
   );
   return backwards.offset === -1 && overlong.offset === -1;
