@@ -4,6 +4,7 @@
 #   npm run kafka -- topics --list
 #   npm run kafka -- consumer-groups --describe --group order-consumer-group
 #   npm run kafka -- console-consumer --topic orders-dlq --from-beginning --max-messages 5
+#   npm run kafka -- acls --list
 set -Eeuo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$root/stack/pom.xml")"
@@ -19,8 +20,9 @@ case "$tool" in
   topics) class=org.apache.kafka.tools.TopicCommand ;;
   consumer-groups) class=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
   console-consumer) class=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+  acls) class=org.apache.kafka.tools.AclCommand ;;
   *)
-    echo "usage: npm run kafka -- {topics|consumer-groups|console-consumer} [options of the Kafka tool]" >&2
+    echo "usage: npm run kafka -- {topics|consumer-groups|console-consumer|acls} [options of the Kafka tool]" >&2
     exit 2
     ;;
 esac

@@ -566,6 +566,41 @@ export function buildDashboard(): dashboard.Dashboard {
           ],
         }),
       )
+      .withPanel(
+        timeSeries({
+          title: 'Partitions waiting for a dependency',
+          description:
+            'Partitions whose next record waits for the registry, the broker or the DLQ: no retry is used and nothing is skipped, and each goes on by itself once the dependency is back. dlq above 0 for a minute fires OrdersDeadLetterQueueUnwritable; the others fire OrdersWaitingForDependency after 5 minutes.',
+          unit: 'short',
+          decimals: 0,
+          width: 12,
+          min: 0,
+          queries: [
+            {
+              expr: `sum by (dependency) (orders_partitions_waiting{${CLUSTER}})`,
+              legend: '{{dependency}}',
+            },
+          ],
+        }),
+      )
+      .withPanel(
+        timeSeries({
+          title: 'Waits by reason',
+          description:
+            'Waits for a dependency per interval, by error code (KOS_REGISTRY_UNAVAILABLE, KOS_REGISTRY_AUTH, KOS_BROKER_UNAVAILABLE, KOS_DLQ_UNWRITABLE). A wait doubles up to DEPENDENCY_BACKOFF_MAX_MS.',
+          unit: 'short',
+          decimals: 0,
+          width: 12,
+          min: 0,
+          bars: true,
+          queries: [
+            {
+              expr: `sum by (reason) (increase(orders_dependency_waits_total{${CLUSTER}}[${RATE}]))`,
+              legend: '{{reason}}',
+            },
+          ],
+        }),
+      )
 
       // --- Processes -----------------------------------------------------
       .withRow(row('Processes'))

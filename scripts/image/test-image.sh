@@ -128,9 +128,11 @@ pm run --rm --network=none --user 10001:10001 --entrypoint sh "$CONSUMER_IMAGE" 
   for f in src patches node_modules/typescript node_modules/eslint node_modules/tsx node_modules/patch-package; do
     test ! -e "$f" || { echo "must not be in the image: $f" >&2; exit 1; }
   done
-  # Every patch of patches/ is in place: the read_committed filter, the linear partitioner, bounded Avro blocks.
+  # Every patch of patches/ is in place: the read_committed filter, the linear partitioner and header
+  # decoding, bounded Avro blocks.
   grep -q "patched by kafka-order-system" node_modules/kafkajs/src/consumer/filterAbortedMessages.js
   grep -q "Patched by kafka-order-system" node_modules/kafkajs/src/producer/partitioners/default/murmur2.js
+  grep -q "Patched by kafka-order-system" node_modules/kafkajs/src/protocol/recordBatch/record/v0/decoder.js
   grep -q "Patched by kafka-order-system" node_modules/avsc/lib/types.js
   grep -q "Patched by kafka-order-system" node_modules/avsc/lib/utils.js
   if touch /app/probe 2>/dev/null; then echo "/app is writable by uid 10001" >&2; exit 1; fi

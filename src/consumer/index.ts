@@ -7,7 +7,7 @@ import { DeadLetterPublisher } from '../adapters/kafka/dead-letter-publisher.js'
 import { DeadLetterWriter } from '../adapters/kafka/dead-letter-writer.js';
 import { LazyAdmin } from '../adapters/kafka/lazy-admin.js';
 import { assertAvroDecodingBounded } from '../adapters/registry/avro-guard.js';
-import { assertPartitionerIsLinear } from '../adapters/kafka/partitioner-guard.js';
+import { assertKafkajsIsLinear } from '../adapters/kafka/kafkajs-guard.js';
 import { timeBudget } from '../config/time-budget.js';
 import { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
 import { assertAbortedRecordsStayHidden } from '../adapters/kafka/read-committed-guard.js';
@@ -96,8 +96,8 @@ export async function startConsumer(
   // and a decoder that trusts block counts could hang on the first hostile record.
   if (config.processingMode === 'exactly-once') assertAbortedRecordsStayHidden();
   assertAvroDecodingBounded();
-  // A dead letter keeps the original key, and the partitioner hashes it: that must not take minutes.
-  assertPartitionerIsLinear();
+  // Nothing a client writes may take kafkajs minutes: its headers when read, its key when dead-lettered.
+  assertKafkajsIsLinear();
   const logger =
     options.logger ??
     createLogger({ level: config.logLevel, format: config.logFormat, name: 'order-consumer' });
@@ -175,6 +175,8 @@ export async function startConsumer(
   let retried = 0;
   bus.on('order.retrying', () => (retried += 1));
 
+  // The limits every step of a batch keeps to (loadConfig checked that they fit the session).
+  const budget = timeBudget(config);
   const codec = new OrderCodec(createSchemaRegistry(config));
   preloadWriterSchema(codec, config.ordersTopic, logger);
   const processor = new OrderProcessor({
@@ -185,7 +187,7 @@ export async function startConsumer(
       (config.simulatedFailureRate > 0 ? simulatedDownstream(config.simulatedFailureRate) : undefined),
     policy: retryPolicyFrom(config),
     groupId: config.groupId,
-    stepTimeoutMs: timeBudget(config).longestStepMs,
+    stepTimeoutMs: budget.longestStepMs,
   });
 
   let stopping = false;
@@ -217,7 +219,7 @@ export async function startConsumer(
         deadLetters: new DeadLetterPublisher(
           dlqProducer,
           config.dlqTopic,
-          new DeadLetterWriter(config.dlqTopic, admin, timeBudget(config).kafkaWriteMs, logger),
+          new DeadLetterWriter(config.dlqTopic, admin, budget.kafkaWriteMs, logger),
         ),
         bus,
         logger,

@@ -157,7 +157,14 @@ export class TransactionalHandler implements BatchHandler {
     } catch (error) {
       // Fencing or restoring failed (the broker is away, the changelog is slow): wait, then try again.
       logger.debug({ err: error, partition }, 'Could not take ownership of the partition; waiting');
-      this.#waitForBroker(partition, head, parked?.soFar, error, pause);
+      this.#waitForBroker(
+        partition,
+        head,
+        parked?.soFar,
+        error,
+        pause,
+        'taking ownership (fencing, restoring the aggregate)',
+      );
       return;
     }
 
@@ -415,7 +422,7 @@ export class TransactionalHandler implements BatchHandler {
       'Transaction failed; aborted, reading again from the committed offset',
     );
     const head = chunk[0];
-    if (head) this.#waitForBroker(partition, { ...head, offset: from }, soFar, error, pause);
+    if (head) this.#waitForBroker(partition, { ...head, offset: from }, soFar, error, pause, 'a transaction');
   }
 
   /** Parks `partition` at `message` for a wait on the broker, growing with each failure in a row. */
@@ -425,6 +432,7 @@ export class TransactionalHandler implements BatchHandler {
     soFar: AttemptSoFar | undefined,
     error: unknown,
     pause: () => () => void,
+    what: string,
   ): void {
     const waits = (soFar?.waits ?? 0) + 1;
     const delayMs = waitDelayMs(this.#o.policy, waits);
@@ -434,7 +442,7 @@ export class TransactionalHandler implements BatchHandler {
       error instanceof OrderSystemError && error.handling === 'wait'
         ? error
         : new BrokerUnavailableError(
-            `a transaction on ${this.#o.config.ordersTopic}[${partition}] failed: ${describeKafkaError(error)}`,
+            `${what} on ${this.#o.config.ordersTopic}[${partition}] failed: ${describeKafkaError(error)}`,
             { cause: error },
           ),
     );

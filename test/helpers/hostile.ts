@@ -114,6 +114,7 @@ export interface HostileRecord {
   readonly expected: string | undefined;
   /** For a valid one: its price. */
   readonly priceCents?: bigint;
+  readonly headers?: Record<string, Buffer | Buffer[]>;
 }
 
 export interface Placed extends HostileRecord {
@@ -142,7 +143,14 @@ export async function produceHostile(
         topic,
         acks: -1,
         compression: CompressionTypes.GZIP,
-        messages: [{ key: record.key, value: record.value, partition }],
+        messages: [
+          {
+            key: record.key,
+            value: record.value,
+            partition,
+            ...(record.headers ? { headers: record.headers } : {}),
+          },
+        ],
       });
       placed.push({ ...record, partition, offset: meta?.baseOffset ?? '-1' });
       await between();
@@ -272,5 +280,17 @@ export function hostileRecords(ids: {
     dead('JSON instead of Avro', Buffer.from('{"orderId":"h11","price":1}'), 'KOS_WIRE_FORMAT'),
     dead('20 MB of zeros', Buffer.alloc(20_000_000), 'KOS_SCHEMA_UNKNOWN'),
     dead('a key of 2 MB', Buffer.from('not avro'), 'KOS_WIRE_FORMAT', Buffer.alloc(2_000_000, 0x6b)),
+    {
+      // Valid too: 100,000 headers (50,000 distinct, 50,000 of one key) on a good order.
+      name: 'an order with 100,000 headers (a valid order)',
+      key: key('h14'),
+      value: framed(ids.ours, text('h14'), text('Phone'), decimal(777), time),
+      expected: undefined,
+      priceCents: 777n,
+      headers: {
+        ...Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`h${i}`, Buffer.from('v')])),
+        repeated: Array.from({ length: 50_000 }, () => Buffer.from('x')),
+      },
+    },
   ];
 }

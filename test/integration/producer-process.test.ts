@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { loadOrderSchema } from '../../src/adapters/registry/order-codec.js';
 import { createTestTopics, deleteTestTopics, newTestTopics, testKafka } from '../helpers/kafka.js';
 import { startCli, type LogLine } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const kafka = testKafka();
 const topics = newTestTopics('producer-sigterm');
+const preset = newTestTopics('producer-preset');
+const registryUrl = loadConfig('producer', process.env).schemaRegistryUrl;
 
-after(() => deleteTestTopics(kafka, topics));
+after(async () => {
+  await deleteTestTopics(kafka, topics);
+  await deleteTestTopics(kafka, preset);
+});
 
 async function recordsIn(topic: string): Promise<number> {
   const admin = kafka.admin();
@@ -37,7 +44,8 @@ describe('producer process (the Kubernetes Job)', () => {
     );
     await waitUntil(
       '50 orders in the topic',
-      async () => (await recordsIn(topics.ordersTopic)) >= 50,
+      // Metadata of a topic this new can lag behind for a moment: a failed look is a reason to look again.
+      async () => (await recordsIn(topics.ordersTopic).catch(() => 0)) >= 50,
       60_000,
       200,
     );
@@ -50,5 +58,46 @@ describe('producer process (the Kubernetes Job)', () => {
     const acknowledged = Number(/^Producer finished: (\d+) acknowledged/.exec(String(finished?.msg))?.[1]);
     assert.ok(acknowledged >= 50 && acknowledged < 100_000, `stopped generating after ${acknowledged}`);
     assert.equal(await recordsIn(topics.ordersTopic), acknowledged);
+  });
+
+  it('when a platform team registered the subject first, with its own compatibility level, then the producer starts, uses that id and changes nothing', async () => {
+    await createTestTopics(kafka, preset);
+    const subject = `${preset.ordersTopic}-value`;
+    const call = async (method: string, path: string, body: unknown) => {
+      const response = await fetch(`${registryUrl}${path}`, {
+        method,
+        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+        body: JSON.stringify(body),
+      });
+      const text = await response.text();
+      assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    const { id } = await call('POST', `/subjects/${subject}/versions`, {
+      schema: JSON.stringify(loadOrderSchema()),
+    });
+    // The level that made an earlier producer refuse to start ("Compatibility does not match the configuration").
+    await call('PUT', `/config/${subject}`, { compatibility: 'NONE' });
+    const proc = startCli(
+      'producer',
+      {
+        ORDERS_TOPIC: preset.ordersTopic,
+        DLQ_TOPIC: preset.dlqTopic,
+        STATS_TOPIC: preset.statsTopic,
+        HTTP_PORT: '0',
+      },
+      ['--count', '20'],
+    );
+    const { code } = await proc.exited;
+    assert.equal(code, 0, JSON.stringify(proc.lines.filter((l) => Number(l.level) >= 50)));
+    assert.ok(
+      proc.lines.some((l) => l.schemaId === id),
+      `wrote with the registered id ${String(id)}`,
+    );
+    assert.equal(await recordsIn(preset.ordersTopic), 20);
+    const level = (await (await fetch(`${registryUrl}/config/${subject}`)).json()) as {
+      compatibilityLevel: string;
+    };
+    assert.equal(level.compatibilityLevel, 'NONE', 'the level is left alone');
   });
 });

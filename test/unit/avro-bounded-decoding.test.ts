@@ -211,6 +211,39 @@ describe('avsc decoding in bounded time (patches/avsc+5.7.9.patch)', () => {
     assert.deepEqual((sizedArray.fromBuffer(sized) as { skipped: number[] }).skipped, [3, 5, 7]);
   });
 
+  it('when arrays and maps are read through a resolver (another writer schema), then they decode as before', () => {
+    const cases: [avro.Schema, avro.Schema, unknown, unknown][] = [
+      [{ type: 'array', items: 'int' }, { type: 'array', items: 'long' }, [1, -2, 300_000], [1, -2, 300_000]],
+      [{ type: 'array', items: 'float' }, { type: 'array', items: 'double' }, [0.5, 2], [0.5, 2]],
+      [
+        { type: 'map', values: 'int' },
+        { type: 'map', values: 'long' },
+        { a: 1, b: 2 },
+        { a: 1, b: 2 },
+      ],
+      [
+        { type: 'array', items: 'string' },
+        { type: 'array', items: 'bytes' },
+        ['x', 'yz'],
+        [Buffer.from('x'), Buffer.from('yz')],
+      ],
+    ];
+    for (const [writerSchema, readerSchema, value, expected] of cases) {
+      const writer = avro.Type.forSchema(writerSchema);
+      const reader = avro.Type.forSchema(readerSchema);
+      assert.deepEqual(reader.fromBuffer(writer.toBuffer(value), reader.createResolver(writer)), expected);
+    }
+  });
+
+  it('when a resolved array claims more items than its bytes hold, then it is invalid at once', async () => {
+    const result = await decodeInWorker({
+      writer: { type: 'array', items: 'float' },
+      reader: { type: 'array', items: 'double' },
+      bytes: [...varint(2 ** 40), 0x00, 0x00, 0x80, 0x3f, 0x00],
+    });
+    assert.deepEqual([result.offset, result.error], [-1, undefined]);
+  });
+
   it('when a 10-byte varint is valid, then it still reads, and an 11-byte one is refused', () => {
     const long = avro.Type.forSchema('long');
     // 0, padded with continuation bytes: legal (if wasteful) up to the 10 bytes of a 64-bit varint.

@@ -27,6 +27,8 @@ const LEFT_TO_DEFAULT: Readonly<Record<string, string>> = {
   SCHEMA_REGISTRY_PASSWORD: 'as SCHEMA_REGISTRY_USERNAME',
   PRODUCER_SEED: 'random unless producer.seed is set',
   PUSHGATEWAY_URL: 'off unless producer.pushgatewayUrl is set',
+  SCHEMA_REGISTRY_COMPATIBILITY:
+    'unset (the subject’s own level is left alone) unless producer.schemaCompatibility is set',
 };
 /** Set only when Kafka auth or TLS is on; the auth test below requires them then. */
 const AUTH_ONLY = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_TLS_CA_FILE'];
@@ -125,13 +127,15 @@ describe('chart environment of the app containers', { skip: HELM_SKIP }, () => {
 
   test('when auth is on, then the SASL password comes from the KafkaUser secret that Strimzi writes', () => {
     const manifests = renderChart({ valuesFiles: ['ci/auth-values.yaml'] });
-    const env = containerOf(manifests, 'Deployment', '-consumer', 'consumer').env ?? [];
-    const user = findObject(manifests, 'KafkaUser', '-app');
-    assert.equal(env.find((e) => e.name === 'KAFKA_SASL_MECHANISM')?.value, 'scram-sha-512');
-    assert.equal(env.find((e) => e.name === 'KAFKA_SASL_USERNAME')?.value, user.name);
-    assert.deepEqual(env.find((e) => e.name === 'KAFKA_SASL_PASSWORD')?.valueFrom, {
-      secretKeyRef: { name: user.name, key: 'password' },
-    });
+    for (const app of APP_CONTAINERS) {
+      const env = containerOf(manifests, app.kind, app.suffix, app.container).env ?? [];
+      const user = findObject(manifests, 'KafkaUser', `-${app.role}`);
+      assert.equal(env.find((e) => e.name === 'KAFKA_SASL_MECHANISM')?.value, 'scram-sha-512');
+      assert.equal(env.find((e) => e.name === 'KAFKA_SASL_USERNAME')?.value, user.name);
+      assert.deepEqual(env.find((e) => e.name === 'KAFKA_SASL_PASSWORD')?.valueFrom, {
+        secretKeyRef: { name: user.name, key: 'password' },
+      });
+    }
     const registry = containerOf(manifests, 'Deployment', '-schema-registry', 'schema-registry').env ?? [];
     assert.deepEqual(
       registry.find((e) => e.name === 'SCHEMA_REGISTRY_KAFKASTORE_SASL_JAAS_CONFIG')?.valueFrom,

@@ -267,7 +267,9 @@ describe('chart NOTES.txt', { skip: HELM_SKIP }, () => {
     const dlq = dlqCommand(renderNotes({ ...CUSTOM_LISTENER, set: { 'kafka.auth.enabled': true } }));
     assert.match(dlq, /--bootstrap-server test-kafka-kafka-clients-bootstrap:9095 /);
     assert.match(dlq, /security\.protocol=SASL_SSL /);
-    assert.match(dlq, /get secret test-kafka-order-system-app /);
+    // The DLQ is the consumer's to read: the producer's user may not.
+    assert.match(dlq, /get secret test-kafka-order-system-consumer /);
+    assert.match(dlq, /username=\\"test-kafka-order-system-consumer\\"/);
     assert.match(dlq, /--command-config \/tmp\/client\.properties --group dlq-reader /);
     assert.doesNotMatch(dlq, /--property |--consumer\.config/);
   });

@@ -122,9 +122,44 @@ hash of it; the name never depends on the replicas. Fails when an explicit name 
 {{- if .Values.kafka.enabled }}{{ .Values.kafka.listener.tls }}{{ else }}{{ .Values.kafka.external.tls }}{{ end }}
 {{- end }}
 
-{{/* kafka-order-system.appUser: KafkaUser (and SASL user) of the consumer and the producer. */}}
-{{- define "kafka-order-system.appUser" -}}
-{{- printf "%s-app" (include "kafka-order-system.fullname" .) }}
+{{/* kafka-order-system.producerUser: KafkaUser (and SASL user) of the producer Job and the helm test pod. */}}
+{{- define "kafka-order-system.producerUser" -}}
+{{- printf "%s-producer" (include "kafka-order-system.fullname" .) }}
+{{- end }}
+
+{{/* kafka-order-system.consumerUser: KafkaUser (and SASL user) of the consumer, its DLQ reader and KEDA. */}}
+{{- define "kafka-order-system.consumerUser" -}}
+{{- printf "%s-consumer" (include "kafka-order-system.fullname" .) }}
+{{- end }}
+
+{{/* kafka-order-system.saslUsername: the SASL user of one process; pass (dict "ctx" $ "role" "producer"|"consumer").
+On the Strimzi cluster it is that role's KafkaUser; on an external cluster kafka.external.<role>.username, else the
+shared kafka.external.username. */}}
+{{- define "kafka-order-system.saslUsername" -}}
+{{- $kafka := .ctx.Values.kafka }}
+{{- if $kafka.enabled }}
+{{- include (printf "kafka-order-system.%sUser" .role) .ctx }}
+{{- else }}
+{{- $own := (index $kafka.external .role | default dict).username }}
+{{- required (printf "kafka.external.username (or kafka.external.%s.username) is required when kafka.external.saslMechanism is set" .role) (default $kafka.external.username $own) }}
+{{- end }}
+{{- end }}
+
+{{/* kafka-order-system.saslPasswordSecret: "name" and "key" (YAML) of the Secret with one process's SASL password;
+pass (dict "ctx" $ "role" "producer"|"consumer"). On the Strimzi cluster it is the Secret the User Operator writes for
+the role's KafkaUser; on an external cluster kafka.external.<role>.passwordSecret, each empty field falling back to
+kafka.external.passwordSecret. */}}
+{{- define "kafka-order-system.saslPasswordSecret" -}}
+{{- $kafka := .ctx.Values.kafka }}
+{{- if $kafka.enabled }}
+name: {{ include (printf "kafka-order-system.%sUser" .role) .ctx }}
+key: password
+{{- else }}
+{{- $shared := $kafka.external.passwordSecret }}
+{{- $own := (index $kafka.external .role | default dict).passwordSecret | default dict }}
+name: {{ required (printf "kafka.external.passwordSecret.name (or kafka.external.%s.passwordSecret.name) is required when kafka.external.saslMechanism is set" .role) (default $shared.name $own.name) }}
+key: {{ default $shared.key $own.key }}
+{{- end }}
 {{- end }}
 
 {{/* kafka-order-system.registryUser: KafkaUser of the schema registry. */}}
@@ -216,8 +251,11 @@ names its user (USER appuser), so the kubelet refuses runAsNonRoot unless runAsU
 {{- end }}
 {{- end }}
 
-{{/* kafka-order-system.appEnv: the environment every app container shares (Kafka, registry, topics, logging). */}}
+{{/* kafka-order-system.appEnv: the environment every app container shares (Kafka, registry, topics, logging), with
+the SASL credentials of one process; pass (dict "ctx" $ "role" "producer"|"consumer"). */}}
 {{- define "kafka-order-system.appEnv" -}}
+{{- $role := .role }}
+{{- with .ctx -}}
 - name: KAFKA_BROKERS
   value: {{ include "kafka-order-system.bootstrapServers" . | quote }}
 - name: KAFKA_CLIENT_ID
@@ -226,6 +264,8 @@ names its user (USER appuser), so the kubelet refuses runAsNonRoot unless runAsU
   value: {{ include "kafka-order-system.registryUrl" . | quote }}
 - name: SCHEMA_REGISTRY_TIMEOUT_MS
   value: {{ .Values.app.registryTimeoutMs | quote }}
+- name: KAFKA_REQUEST_TIMEOUT_MS
+  value: {{ .Values.app.kafkaRequestTimeoutMs | quote }}
 - name: ORDERS_TOPIC
   value: {{ .Values.topics.orders.name | quote }}
 - name: DLQ_TOPIC
@@ -244,24 +284,16 @@ names its user (USER appuser), so the kubelet refuses runAsNonRoot unless runAsU
 - name: KAFKA_SASL_MECHANISM
   value: {{ $mechanism | quote }}
 {{- if ne $mechanism "none" }}
-{{- if .Values.kafka.enabled }}
+{{- $credentials := dict "ctx" . "role" $role }}
 - name: KAFKA_SASL_USERNAME
-  value: {{ include "kafka-order-system.appUser" . | quote }}
+  value: {{ include "kafka-order-system.saslUsername" $credentials | quote }}
 - name: KAFKA_SASL_PASSWORD
   valueFrom:
     secretKeyRef:
+      {{- if .Values.kafka.enabled }}
       # Written by Strimzi's User Operator for the KafkaUser of the same name.
-      name: {{ include "kafka-order-system.appUser" . }}
-      key: password
-{{- else }}
-- name: KAFKA_SASL_USERNAME
-  value: {{ required "kafka.external.username is required when kafka.external.saslMechanism is set" .Values.kafka.external.username | quote }}
-- name: KAFKA_SASL_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ required "kafka.external.passwordSecret.name is required when kafka.external.saslMechanism is set" .Values.kafka.external.passwordSecret.name }}
-      key: {{ .Values.kafka.external.passwordSecret.key }}
-{{- end }}
+      {{- end }}
+      {{- include "kafka-order-system.saslPasswordSecret" $credentials | trim | nindent 6 }}
 {{- end }}
 - name: KAFKA_TLS
   value: {{ include "kafka-order-system.tls" . | quote }}
@@ -271,6 +303,7 @@ names its user (USER appuser), so the kubelet refuses runAsNonRoot unless runAsU
 {{- end }}
 {{- with .Values.app.extraEnv }}
 {{ toYaml . }}
+{{- end }}
 {{- end }}
 {{- end }}
 

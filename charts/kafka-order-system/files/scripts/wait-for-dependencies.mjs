@@ -1,5 +1,7 @@
 // Waits until the brokers list every app topic and the schema registry answers, reading the
 // same environment as the app (KAFKA_*, SCHEMA_REGISTRY_*, ORDERS_TOPIC, DLQ_TOPIC, STATS_TOPIC).
+// WAIT_TOPICS (comma-separated) narrows the topics to those the caller uses: with ACLs, the brokers
+// list only the topics its principal may describe.
 // Runs in the app image, whose node_modules hold kafkajs; exits 1 after WAIT_TIMEOUT_SECONDS.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,11 +12,14 @@ const { Kafka, logLevel } = require('kafkajs');
 
 const env = process.env;
 const deadline = Date.now() + Number(env.WAIT_TIMEOUT_SECONDS ?? '600') * 1000;
-const topics = [
-  env.ORDERS_TOPIC ?? 'orders',
-  env.DLQ_TOPIC ?? 'orders-dlq',
-  env.STATS_TOPIC ?? 'order-stats',
-];
+const listed = (env.WAIT_TOPICS ?? '')
+  .split(',')
+  .map((t) => t.trim())
+  .filter(Boolean);
+const topics =
+  listed.length > 0
+    ? listed
+    : [env.ORDERS_TOPIC ?? 'orders', env.DLQ_TOPIC ?? 'orders-dlq', env.STATS_TOPIC ?? 'order-stats'];
 const registryUrl = (env.SCHEMA_REGISTRY_URL ?? '').replace(/\/+$/, '');
 const mechanism = env.KAFKA_SASL_MECHANISM ?? 'none';
 const tls = env.KAFKA_TLS === 'true';
