@@ -4,8 +4,6 @@
  * does with them (count) and through our at-least-once handler; the difference
  * is what our pipeline adds per record, in ns, with the heap it churns.
  */
-import avro from 'avsc';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { parseArgs } from 'node:util';
 import { AtLeastOnceHandler } from '../src/consumer/at-least-once-handler.js';
@@ -16,8 +14,8 @@ import { RunningAverage } from '../src/domain/running-average.js';
 import { generateOrders, seededRandom } from '../src/domain/order-generator.js';
 import { registerConsumerMetrics } from '../src/adapters/metrics/consumer-metrics.js';
 import { createMetricsRegistry } from '../src/adapters/metrics/registry.js';
-import { LOGICAL_TYPES } from '../src/adapters/registry/decimal-type.js';
 import { OrderCodec, loadOrderSchema } from '../src/adapters/registry/order-codec.js';
+import { registryStandIn } from '../test/helpers/registry-stand-in.js';
 import { quiet } from './kit.js';
 
 const { values } = parseArgs({
@@ -27,21 +25,11 @@ const records = Number(values.records);
 const BATCH = 5000;
 const SCHEMA_ID = 1;
 
-const writer = avro.Type.forSchema(loadOrderSchema(), { logicalTypes: LOGICAL_TYPES });
-// A registry stand-in: the schema lookup of registerSchema (registry-api.ts) and fetching by id.
-const answer = <T>(data: T) => Promise.resolve({ data: () => data });
-const registry = {
-  getSchema: () => Promise.resolve(writer),
-  cache: { clear: () => undefined },
-  api: {
-    Subject: {
-      config: () => answer({ compatibilityLevel: 'BACKWARD' }),
-      updateConfig: () => answer({}),
-      registered: () => answer({ id: SCHEMA_ID }),
-      register: () => answer({ id: SCHEMA_ID }),
-    },
-  },
-} as unknown as SchemaRegistry;
+// A registry stand-in answering from memory: the schema lookup of registration, and fetching by id.
+const { registry } = registryStandIn({
+  schemas: { [SCHEMA_ID]: loadOrderSchema() },
+  latest: { 'orders-value': SCHEMA_ID },
+});
 
 const codec = new OrderCodec(registry);
 await codec.register('orders');

@@ -50,6 +50,11 @@ export const ERROR_DOCS = {
     meaning:
       'The bytes do not decode with the writer schema they name (malformed, oversized or too deeply nested), or that schema cannot be read as an order.',
   },
+  KOS_BATCH_UNREADABLE: {
+    handling: 'dead-letter',
+    meaning:
+      'A whole record batch could not be read (it decompresses past 32 MiB, or does not inflate): dead-lettered as one record, its compressed bytes as the value, so the partition moves past the batch.',
+  },
   KOS_ORDER_INVALID: {
     handling: 'dead-letter',
     meaning:
@@ -151,6 +156,10 @@ export class DecodeError extends OrderSystemError {
   readonly code = 'KOS_DECODE_FAILED';
 }
 
+export class BatchUnreadableError extends OrderSystemError {
+  readonly code = 'KOS_BATCH_UNREADABLE';
+}
+
 export class InvalidOrderError extends OrderSystemError {
   readonly code = 'KOS_ORDER_INVALID';
 }
@@ -186,6 +195,17 @@ export class BrokerUnavailableError extends OrderSystemError {
 
 export class DeadLetterUnwritableError extends OrderSystemError {
   readonly code = 'KOS_DLQ_UNWRITABLE';
+  /**
+   * The write got no answer, or failed in a way that does not say it was refused: it may still land
+   * (kafkajs may still be sending it). A refusal, or a failure before anything was sent, is not in doubt.
+   */
+  readonly inDoubt: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; inDoubt?: boolean }) {
+    super(message, options);
+    this.inDoubt = options?.inDoubt ?? false;
+  }
+
   override get dependency(): Dependency {
     return 'dlq';
   }

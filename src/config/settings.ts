@@ -87,7 +87,7 @@ export const SETTINGS = {
     'SCHEMA_REGISTRY_TIMEOUT_MS',
     intIn(100, 60_000).default(5000),
     '5000',
-    "Timeout of one registry HTTP call. A lookup with the client's one retry may take 2 × this + 1 s, which must fit the session timeout.",
+    "Timeout of one registry HTTP call. A lookup with the client's one retry may take 2 × this + 1 s; with a downstream step and a dead letter it must fit the session timeout.",
   ),
   schemaAutoRegister: setting(
     'SCHEMA_REGISTRY_AUTO_REGISTER',
@@ -144,7 +144,7 @@ export const SETTINGS = {
     'TRANSACTION_TIMEOUT_MS',
     intIn(1000, 900_000).default(30_000),
     '30000',
-    "Broker-side transaction timeout, at most the session timeout. A transaction stops taking records once open for this minus one record's longest step (a registry lookup or a Kafka write) minus 2 s to commit; startup rejects a value that leaves under 1 s.",
+    "Broker-side transaction timeout, at most the session timeout. A transaction stops taking records once open for this minus one record's longest time (a registry lookup, a downstream step and a dead letter) minus 2 s to commit; startup rejects a value that leaves under 1 s.",
     CONSUMER,
   ),
   groupId: setting(
@@ -158,14 +158,14 @@ export const SETTINGS = {
     'KAFKA_SESSION_TIMEOUT_MS',
     intIn(6000, 300_000).default(30_000),
     '30000',
-    'How long the group waits for a silent consumer before moving its partitions (heartbeats every third of it, at most 3 s, during long work too). No registry lookup, Kafka write or transaction may outlast it: startup says which does.',
+    'How long the group waits for a silent consumer before moving its partitions (heartbeats every third of it, at most 3 s, during long work too). Neither one record (a registry lookup, a downstream step, a dead letter) nor a transaction may outlast it: startup says which does.',
     CONSUMER,
   ),
   kafkaRequestTimeoutMs: setting(
     'KAFKA_REQUEST_TIMEOUT_MS',
-    intIn(1000, 300_000).default(10_000),
-    '10000',
-    'Longest wait for one Kafka request. In the consumer it also bounds one write (a dead letter, an aggregate, offsets, a commit) with its client retries; a write that fails or runs out of time makes the partition wait, never skips the record.',
+    intIn(1000, 300_000).default(5000),
+    '5000',
+    'Longest wait for one Kafka request. In the consumer it also bounds one write (a dead letter, an aggregate, offsets, a commit) with its client retries, and one downstream step; a write that fails or runs out of time makes the partition wait, never skips the record.',
   ),
   maxRetries: setting(
     'MAX_RETRIES',

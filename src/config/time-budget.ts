@@ -1,10 +1,10 @@
 /**
  * The consumer's time limits, worked out once from the settings, and the rules that make them fit
  * the group's session. The group moves a member's partitions when it stays silent for the session
- * timeout, and a rebalance waits for every member to finish its batch; so no single step, no batch
- * between two stop checks and no transaction may outlast KAFKA_SESSION_TIMEOUT_MS. Retries of an
- * order do not count here: a backoff pauses only its partition, between batches, and the consumer
- * heartbeats throughout.
+ * timeout, and a rebalance waits for every member to finish what it is doing; so no single record
+ * (between two stop checks of its batch) and no transaction may outlast KAFKA_SESSION_TIMEOUT_MS.
+ * Retries of an order do not count here: a backoff pauses only its partition, between batches, and
+ * the consumer heartbeats throughout a batch.
  */
 
 /** The registry client's own retry: one quick second try; our retry policy owns the longer story. */
@@ -35,11 +35,19 @@ export interface TimeSettings {
 export interface TimeBudget {
   /** The longest one registry lookup can take: every try runs into the timeout, plus the pauses between. */
   readonly registryLookupMs: number;
-  /** The longest one Kafka write (a dead letter, an aggregate, offsets, a commit) may take, its client retries included. */
+  /**
+   * The longest one write to Kafka may take (a dead letter, with its topic lookup, or an aggregate,
+   * offsets, a commit), its client retries included: the consumer gives up on it then.
+   */
   readonly kafkaWriteMs: number;
-  /** The longest one record's step can keep its batch from a stop check: the slower of the two. */
-  readonly longestStepMs: number;
-  /** How long a transaction takes records: then its last step and its commit still end inside the timeout. */
+  /** The longest a downstream step may take before it fails transiently: one Kafka write's budget. */
+  readonly downstreamStepMs: number;
+  /**
+   * The longest one record can keep its batch from a stop check: a registry lookup, a downstream
+   * step and a dead letter, one after the other.
+   */
+  readonly longestRecordMs: number;
+  /** How long a transaction takes records: then one more record and the commit still end inside it. */
   readonly transactionCloseAfterMs: number;
 }
 
@@ -48,12 +56,14 @@ export function timeBudget(settings: TimeSettings): TimeBudget {
     (REGISTRY_CLIENT_RETRY.retries + 1) * settings.registryTimeoutMs +
     REGISTRY_CLIENT_RETRY.retries * REGISTRY_CLIENT_RETRY.maxRetryTimeInSecs * 1000;
   const kafkaWriteMs = settings.kafkaRequestTimeoutMs;
-  const longestStepMs = Math.max(registryLookupMs, kafkaWriteMs);
+  const downstreamStepMs = kafkaWriteMs;
+  const longestRecordMs = registryLookupMs + downstreamStepMs + kafkaWriteMs;
   return {
     registryLookupMs,
     kafkaWriteMs,
-    longestStepMs,
-    transactionCloseAfterMs: settings.transactionTimeoutMs - longestStepMs - COMMIT_MARGIN_MS,
+    downstreamStepMs,
+    longestRecordMs,
+    transactionCloseAfterMs: settings.transactionTimeoutMs - longestRecordMs - COMMIT_MARGIN_MS,
   };
 }
 
@@ -63,17 +73,14 @@ export function timeBudgetProblems(settings: TimeSettings): string[] {
   const session = settings.sessionTimeoutMs;
   const problems: string[] = [];
   const sessionText = `KAFKA_SESSION_TIMEOUT_MS=${session}`;
-  if (budget.registryLookupMs + COMMIT_MARGIN_MS > session) {
+  const recordText =
+    `one record may take ${budget.longestRecordMs} ms: a registry lookup with the client's retry ` +
+    `(2 × SCHEMA_REGISTRY_TIMEOUT_MS=${settings.registryTimeoutMs} + ${REGISTRY_CLIENT_RETRY.maxRetryTimeInSecs * 1000} ms = ${budget.registryLookupMs} ms), ` +
+    `a downstream step and a dead letter (KAFKA_REQUEST_TIMEOUT_MS=${settings.kafkaRequestTimeoutMs} each)`;
+  if (budget.longestRecordMs + COMMIT_MARGIN_MS > session) {
     problems.push(
-      `SCHEMA_REGISTRY_TIMEOUT_MS=${settings.registryTimeoutMs}: one lookup with the client's retry may take ${budget.registryLookupMs} ms ` +
-        `(${REGISTRY_CLIENT_RETRY.retries + 1} calls and a ${REGISTRY_CLIENT_RETRY.maxRetryTimeInSecs * 1000} ms pause), ` +
-        `and with ${COMMIT_MARGIN_MS} ms to commit that outlasts ${sessionText}`,
-    );
-  }
-  if (budget.kafkaWriteMs + COMMIT_MARGIN_MS > session) {
-    problems.push(
-      `KAFKA_REQUEST_TIMEOUT_MS=${settings.kafkaRequestTimeoutMs}: one write to Kafka may take that long, ` +
-        `and with ${COMMIT_MARGIN_MS} ms to commit that outlasts ${sessionText}`,
+      `SCHEMA_REGISTRY_TIMEOUT_MS and KAFKA_REQUEST_TIMEOUT_MS: ${recordText}, and with ${COMMIT_MARGIN_MS} ms to commit ` +
+        `that outlasts ${sessionText}`,
     );
   }
   if (settings.processingMode !== 'exactly-once') return problems;
@@ -84,11 +91,10 @@ export function timeBudgetProblems(settings: TimeSettings): string[] {
     );
   }
   if (budget.transactionCloseAfterMs < MIN_TRANSACTION_OPEN_MS) {
-    const least = budget.longestStepMs + COMMIT_MARGIN_MS + MIN_TRANSACTION_OPEN_MS;
+    const least = budget.longestRecordMs + COMMIT_MARGIN_MS + MIN_TRANSACTION_OPEN_MS;
     problems.push(
       `TRANSACTION_TIMEOUT_MS=${settings.transactionTimeoutMs}: must be at least ${least} ` +
-        `(one record's step may take ${budget.longestStepMs} ms, the slower of a registry lookup (${budget.registryLookupMs} ms) ` +
-        `and a Kafka write (${budget.kafkaWriteMs} ms), plus ${COMMIT_MARGIN_MS} ms to commit and ${MIN_TRANSACTION_OPEN_MS} ms of processing)`,
+        `(${recordText}; plus ${COMMIT_MARGIN_MS} ms to commit and ${MIN_TRANSACTION_OPEN_MS} ms of processing)`,
     );
   }
   return problems;

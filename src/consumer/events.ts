@@ -47,8 +47,11 @@ export interface ConsumerEvents {
   ];
   /** The record `partition` waited for went on (or the partition is no longer ours): it waits no more. */
   'partition.resumed': [{ partition: number; dependency: Dependency; waitedSeconds: number }];
-  /** A restore refused a changelog aggregate that cannot be right, and fell back to the committed offset. */
-  'changelog.rejected': [{ partition: number; reason: string }];
+  /**
+   * A changelog aggregate was refused: unreadable when read (no partition), or implausible when a
+   * restore of `partition` looked at it (the restore then went on from an earlier one or the offset).
+   */
+  'changelog.rejected': [{ partition: number | undefined; reason: string }];
   /** The consumer joined the group and owns these partitions of the orders topic. */
   'partitions.assigned': [{ partitions: number[] }];
   /** A rebalance started (the consumer is re-joining the group). */

@@ -7,7 +7,7 @@ import { DeadLetterPublisher } from '../adapters/kafka/dead-letter-publisher.js'
 import { DeadLetterWriter } from '../adapters/kafka/dead-letter-writer.js';
 import { LazyAdmin } from '../adapters/kafka/lazy-admin.js';
 import { assertAvroDecodingBounded } from '../adapters/registry/avro-guard.js';
-import { assertKafkajsIsLinear } from '../adapters/kafka/kafkajs-guard.js';
+import { assertKafkajsIsHardened } from '../adapters/kafka/kafkajs-guard.js';
 import { timeBudget } from '../config/time-budget.js';
 import { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
 import { assertAbortedRecordsStayHidden } from '../adapters/kafka/read-committed-guard.js';
@@ -96,8 +96,8 @@ export async function startConsumer(
   // and a decoder that trusts block counts could hang on the first hostile record.
   if (config.processingMode === 'exactly-once') assertAbortedRecordsStayHidden();
   assertAvroDecodingBounded();
-  // Nothing a client writes may take kafkajs minutes: its headers when read, its key when dead-lettered.
-  assertKafkajsIsLinear();
+  // Nothing a client writes may take kafkajs minutes or crash it: headers, keys, batches it cannot read.
+  assertKafkajsIsHardened();
   const logger =
     options.logger ??
     createLogger({ level: config.logLevel, format: config.logFormat, name: 'order-consumer' });
@@ -175,6 +175,7 @@ export async function startConsumer(
   let retried = 0;
   bus.on('order.retrying', () => (retried += 1));
 
+  const policy = retryPolicyFrom(config);
   // The limits every step of a batch keeps to (loadConfig checked that they fit the session).
   const budget = timeBudget(config);
   const codec = new OrderCodec(createSchemaRegistry(config));
@@ -185,19 +186,20 @@ export async function startConsumer(
     downstream:
       options.downstream ??
       (config.simulatedFailureRate > 0 ? simulatedDownstream(config.simulatedFailureRate) : undefined),
-    policy: retryPolicyFrom(config),
+    policy,
     groupId: config.groupId,
-    stepTimeoutMs: budget.longestStepMs,
+    stepTimeoutMs: budget.downstreamStepMs,
   });
 
   let stopping = false;
   const isStopping = () => stopping;
   const exactlyOnce = config.processingMode === 'exactly-once';
   const changelog = exactlyOnce
-    ? new StatsChangelog(kafka, config.statsTopic, config.groupId, logger)
+    ? new StatsChangelog(kafka, config.statsTopic, config.groupId, logger, (reason) =>
+        bus.emit('changelog.rejected', { partition: undefined, reason }),
+      )
     : undefined;
   if (changelog) registerClusterMetrics(metrics, changelog, config.groupId, config.ordersTopic);
-  const policy = retryPolicyFrom(config);
   const handler: BatchHandler = changelog
     ? new TransactionalHandler({
         kafka,

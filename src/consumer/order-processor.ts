@@ -1,4 +1,5 @@
 import {
+  BatchUnreadableError,
   classifyError,
   DeadLetterUnwritableError,
   OrderSystemError,
@@ -21,6 +22,29 @@ export interface IncomingRecord {
   readonly timestamp: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** The record's headers, as kafkajs gives them; read only for a batch that could not be decoded. */
+  readonly headers?: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
+}
+
+/**
+ * The header kafkajs (patches/kafkajs+2.2.4.patch) puts on the one record that stands for a record
+ * batch it could not read: a codec it lacks, data that does not inflate, a decompression bomb.
+ */
+export const UNDECODABLE_BATCH_HEADER = 'kafkajs-undecodable-batch';
+
+/** Throws BatchUnreadableError when `record` stands for a batch that could not be read. */
+function assertReadable(record: IncomingRecord): void {
+  const marker = record.headers?.[UNDECODABLE_BATCH_HEADER];
+  if (marker === undefined) return;
+  let what = 'the record batch';
+  try {
+    const text = (Array.isArray(marker) ? marker[0] : marker)?.toString() ?? '{}';
+    const { firstOffset, lastOffset, reason } = JSON.parse(text) as Record<string, unknown>;
+    what = `the record batch at offsets ${String(firstOffset)}–${String(lastOffset)} (${String(reason)})`;
+  } catch {
+    // The description itself is unreadable: the offsets of the record still say where it was.
+  }
+  throw new BatchUnreadableError(`${what} cannot be read; dead-lettered as one record`);
 }
 
 export interface OrderDecoder {
@@ -222,6 +246,7 @@ export class OrderProcessor {
     const { decoder, downstream } = this.#deps;
     const { attempt } = soFar;
     try {
+      assertReadable(record);
       const order = decoder.decodeCached?.(record.value);
       if (order === undefined) return this.#attempt(record, ctx, soFar);
       assertValidOrder(order);
@@ -333,12 +358,13 @@ export class OrderProcessor {
   }
 }
 
-function waiting(
+/** The outcome of a record whose partition waits `delayMs` for the dependency `failure` names. */
+export function waiting(
   record: IncomingRecord,
   failure: ErrorClassification,
   soFar: AttemptSoFar,
   delayMs: number,
-): Outcome {
+): ComeBackLater {
   return {
     kind: 'waiting',
     record,

@@ -5,6 +5,8 @@ export type PausePartition = () => () => void;
 
 interface ParkedRecord extends AttemptSoFar {
   readonly offset: string;
+  /** The partition waits at a position, not for one record: the next batch may start past `offset`. */
+  readonly atOrAfter: boolean;
   /** performance.now() when the backoff is over. */
   readonly dueAt: number;
   readonly resume: () => void;
@@ -16,7 +18,13 @@ export type Parked =
   /** Its backoff is over: process it as this attempt. */
   | { readonly due: true; readonly soFar: AttemptSoFar }
   /** Back too early (kafkajs restarted its consumer and forgot the pause): wait `remainingMs` more. */
-  | { readonly due: false; readonly soFar: AttemptSoFar; readonly remainingMs: number };
+  | {
+      readonly due: false;
+      readonly soFar: AttemptSoFar;
+      readonly remainingMs: number;
+      /** How it was parked, to park it again the same way. */
+      readonly atOrAfter: boolean;
+    };
 
 /**
  * Backoffs that block only their own partition. kafkajs fetches every
@@ -36,7 +44,10 @@ export class PartitionRetries {
 
   /**
    * Pause `partition` for `delayMs`; its record at `offset` comes back as attempt `next.attempt`.
-   * False (nothing paused) when the partition is no longer ours: the next owner starts it afresh.
+   * With `atOrAfter`, the partition waits at a position (after a failed transaction, the committed
+   * offset) rather than for one record: the next batch counts as the one that comes back even when it
+   * starts past `offset` (a transaction marker or deleted records at the position), so the waits keep
+   * growing. False (nothing paused) when the partition is no longer ours: the next owner starts afresh.
    */
   park(
     partition: number,
@@ -44,6 +55,7 @@ export class PartitionRetries {
     next: AttemptSoFar,
     delayMs: number,
     pause: PausePartition,
+    atOrAfter = false,
   ): boolean {
     this.#release(partition);
     if (this.#owned && !this.#owned.has(partition)) return false;
@@ -51,7 +63,7 @@ export class PartitionRetries {
     const timer = setTimeout(resume, delayMs);
     // A pending backoff must not keep a stopping process alive.
     timer.unref();
-    this.#parked.set(partition, { offset, resume, timer, dueAt: this.now() + delayMs, ...next });
+    this.#parked.set(partition, { offset, atOrAfter, resume, timer, dueAt: this.now() + delayMs, ...next });
     return true;
   }
 
@@ -63,10 +75,13 @@ export class PartitionRetries {
     const parked = this.#parked.get(partition);
     if (parked === undefined) return undefined;
     this.#release(partition);
-    if (parked.offset !== offset) return undefined;
+    const same = parked.atOrAfter ? BigInt(offset) >= BigInt(parked.offset) : parked.offset === offset;
+    if (!same) return undefined;
     const soFar = { attempt: parked.attempt, startedAt: parked.startedAt, waits: parked.waits ?? 0 };
     const remainingMs = parked.dueAt - this.now();
-    return remainingMs > 0 ? { due: false, soFar, remainingMs } : { due: true, soFar };
+    return remainingMs > 0
+      ? { due: false, soFar, remainingMs, atOrAfter: parked.atOrAfter }
+      : { due: true, soFar };
   }
 
   /** The group's new assignment: records of partitions we lost restart at attempt 1 wherever they go. */

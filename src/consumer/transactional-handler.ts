@@ -2,7 +2,12 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, Transac
 import { committedOffset } from '../adapters/kafka/group-lag.js';
 import type { AppConfig } from '../config/load.js';
 import { timeBudget } from '../config/time-budget.js';
-import { BrokerUnavailableError, classifyError, OrderSystemError } from '../errors.js';
+import {
+  BrokerUnavailableError,
+  classifyError,
+  DeadLetterUnwritableError,
+  OrderSystemError,
+} from '../errors.js';
 import { waitDelayMs, type RetryPolicy } from '../domain/retry-policy.js';
 import {
   emptyStats,
@@ -11,7 +16,7 @@ import {
   StatsDelta,
   type PartitionStats,
 } from '../domain/partition-stats.js';
-import { KafkaTimeoutError, withDeadline } from '../adapters/kafka/deadline.js';
+import { withDeadline } from '../adapters/kafka/deadline.js';
 import { DeadLetterWriter } from '../adapters/kafka/dead-letter-writer.js';
 import { describeKafkaError, isFenced } from '../adapters/kafka/kafka-errors.js';
 import type { LazyAdmin } from '../adapters/kafka/lazy-admin.js';
@@ -26,6 +31,7 @@ import {
   type AttemptSoFar,
   type ComeBackLater,
   type DeadLetterSink,
+  waiting,
   type IncomingRecord,
   type Outcome,
   type OrderProcessor,
@@ -147,7 +153,7 @@ export class TransactionalHandler implements BatchHandler {
     const parked = this.#retries.take(partition, head.offset);
     if (parked && !parked.due) {
       // Back before its backoff is over (kafkajs restarted its consumer and forgot the pause): wait on.
-      this.#retries.park(partition, head.offset, parked.soFar, parked.remainingMs, pause);
+      this.#retries.park(partition, head.offset, parked.soFar, parked.remainingMs, pause, parked.atOrAfter);
       return;
     }
 
@@ -190,6 +196,8 @@ export class TransactionalHandler implements BatchHandler {
     }
     if (pending.length === 0) {
       resolveOffset(batch.lastOffset());
+      // Whatever the partition waited for (a commit that did land after all), it goes on.
+      recorder.waits.wentOn(partition);
       return;
     }
     const first = pending[0] as KafkaMessage;
@@ -206,7 +214,7 @@ export class TransactionalHandler implements BatchHandler {
     while (start < pending.length) {
       if (shouldAbandon()) return;
       const chunk = pending.slice(start, start + this.#o.config.transactionMaxRecords);
-      let result: ChunkResult | undefined;
+      let result: ChunkResult;
       try {
         result = await this.#commitChunk(owner, partition, chunk, soFar, shouldAbandon);
       } catch (error) {
@@ -214,7 +222,6 @@ export class TransactionalHandler implements BatchHandler {
         return;
       }
       soFar = undefined;
-      if (result === undefined) return;
       if (result.lastOffset !== undefined) {
         resolveOffset(result.lastOffset);
         for (const outcome of result.outcomes) {
@@ -240,8 +247,8 @@ export class TransactionalHandler implements BatchHandler {
   /**
    * One transaction over the leading records of `chunk`: it closes after the last one, before a
    * record that has to come back (a retry, or a wait for a dependency), or once it has been open for
-   * #closeAfterMs. Undefined when a stop or a rebalance made it give up; throws when the transaction
-   * itself failed (the caller aborts, seeks back and waits).
+   * #closeAfterMs, or when a stop or a rebalance begins. Throws when the transaction itself failed (the
+   * caller aborts, seeks back and waits).
    */
   async #commitChunk(
     owner: PartitionOwner,
@@ -249,14 +256,14 @@ export class TransactionalHandler implements BatchHandler {
     chunk: EachBatchPayload['batch']['messages'],
     soFar: AttemptSoFar | undefined,
     shouldAbandon: () => boolean,
-  ): Promise<ChunkResult | undefined> {
+  ): Promise<ChunkResult> {
     const { processor, recorder, config, logger } = this.#o;
     const { ordersTopic, dlqTopic, statsTopic, groupId } = config;
     const transaction = await this.#write(owner.producer.transaction(), 'beginning a transaction');
     // A dead letter that was refused leaves the transaction in doubt: it is aborted, never committed. One
     // that got no answer may still be sent by kafkajs, into whatever transaction is open then: the
     // producer itself is in doubt, and is dropped.
-    const doubt: { deadLetterFailed: boolean; producerInDoubt: KafkaTimeoutError | undefined } = {
+    const doubt: { deadLetterFailed: boolean; producerInDoubt: DeadLetterUnwritableError | undefined } = {
       deadLetterFailed: false,
       producerInDoubt: undefined,
     };
@@ -275,7 +282,7 @@ export class TransactionalHandler implements BatchHandler {
           )
           .catch((error: unknown) => {
             doubt.deadLetterFailed = true;
-            if (error instanceof KafkaTimeoutError) doubt.producerInDoubt = error;
+            if (error instanceof DeadLetterUnwritableError && error.inDoubt) doubt.producerInDoubt = error;
             throw error;
           }),
     };
@@ -348,10 +355,10 @@ export class TransactionalHandler implements BatchHandler {
         // in a transaction of its own, so the partition waits at that record and not before it.
         await this.#abort(transaction);
         const before = chunk.slice(0, records);
-        const salvaged =
-          records === 0 ? undefined : await this.#commitChunk(owner, partition, before, soFar, shouldAbandon);
-        if (salvaged === undefined || salvaged.records < records || salvaged.comeBack)
-          return salvaged ?? { lastOffset: undefined, outcomes: [], records: 0, comeBack };
+        if (records === 0) return { lastOffset: undefined, outcomes: [], records: 0, comeBack };
+        const salvaged = await this.#commitChunk(owner, partition, before, soFar, shouldAbandon);
+        // An earlier record of the prefix may have to come back itself (its own dead letter refused now).
+        if (salvaged.records < records || salvaged.comeBack) return salvaged;
         return { ...salvaged, comeBack };
       }
       const lastOffset = delta.lastOffset;
@@ -413,19 +420,31 @@ export class TransactionalHandler implements BatchHandler {
     const from = owner.state.nextOffset.toString();
     consumer.seek({ topic: config.ordersTopic, partition, offset: from });
     await this.#drop(partition);
-    if (isFenced(error)) {
-      logger.warn({ partition }, 'Fenced: another instance now owns this partition; dropping our state');
-      return;
-    }
+    // Fenced means another producer of this id took over: another instance, whose rebalance takes the
+    // partition from us shortly, or the broker, which aborted our own transaction on timeout. Either
+    // way, taking it back at once would only fence the other one in turn: wait like any failure.
+    const fenced = isFenced(error);
     logger.debug(
-      { partition, err: error, from },
+      { partition, err: error, from, fenced },
       'Transaction failed; aborted, reading again from the committed offset',
     );
     const head = chunk[0];
-    if (head) this.#waitForBroker(partition, { ...head, offset: from }, soFar, error, pause, 'a transaction');
+    if (head)
+      this.#waitForBroker(
+        partition,
+        { ...head, offset: from },
+        soFar,
+        error,
+        pause,
+        fenced ? 'a transaction fenced by a newer producer of its id' : 'a transaction',
+      );
   }
 
-  /** Parks `partition` at `message` for a wait on the broker, growing with each failure in a row. */
+  /**
+   * Parks `partition` at `message` for a wait on the dependency `error` names (the broker unless it
+   * names another), growing with each failure in a row. It waits at a position, not for one record:
+   * the next batch may start past it (a transaction marker at the committed offset).
+   */
   #waitForBroker(
     partition: number,
     message: KafkaMessage,
@@ -434,10 +453,7 @@ export class TransactionalHandler implements BatchHandler {
     pause: () => () => void,
     what: string,
   ): void {
-    const waits = (soFar?.waits ?? 0) + 1;
-    const delayMs = waitDelayMs(this.#o.policy, waits);
     const now = performance.now();
-    // What it waits for: the dependency the error names (the DLQ, the registry), else the broker.
     const failure = classifyError(
       error instanceof OrderSystemError && error.handling === 'wait'
         ? error
@@ -447,18 +463,9 @@ export class TransactionalHandler implements BatchHandler {
           ),
     );
     const record: IncomingRecord = toRecord(this.#o.config.ordersTopic, partition, message);
-    const outcome: ComeBackLater = {
-      kind: 'waiting',
-      record,
-      failure,
-      dependency: failure.dependency ?? 'broker',
-      attempt: soFar?.attempt ?? 1,
-      waits,
-      delayMs,
-      startedAt: soFar?.startedAt ?? now,
-      finishedAt: now,
-    };
-    if (this.#retries.park(partition, message.offset, nextAttempt(outcome), delayMs, pause))
+    const before = soFar ?? { attempt: 1, startedAt: now };
+    const outcome = waiting(record, failure, before, waitDelayMs(this.#o.policy, (before.waits ?? 0) + 1));
+    if (this.#retries.park(partition, message.offset, nextAttempt(outcome), outcome.delayMs, pause, true))
       this.#o.recorder.record(outcome);
   }
 
@@ -476,9 +483,13 @@ export class TransactionalHandler implements BatchHandler {
   #ownerFor(partition: number, heartbeat: () => Promise<void>): Promise<PartitionOwner> {
     let owner = this.#owners.get(partition);
     if (!owner) {
-      owner = this.#becomeOwner(partition, heartbeat);
-      this.#owners.set(partition, owner);
-      owner.catch(() => this.#owners.delete(partition));
+      const becoming = this.#becomeOwner(partition, heartbeat);
+      owner = becoming;
+      this.#owners.set(partition, becoming);
+      // A failed restore is forgotten, unless a newer attempt replaced it meanwhile.
+      becoming.catch(() => {
+        if (this.#owners.get(partition) === becoming) this.#owners.delete(partition);
+      });
     }
     return owner;
   }
@@ -523,17 +534,18 @@ export class TransactionalHandler implements BatchHandler {
     const { groupId, ordersTopic } = config;
     const client = await admin.get();
     const committed = await committedOffset(client, groupId, ordersTopic, partition);
-    // A transaction left open is aborted by the broker after TRANSACTION_TIMEOUT_MS at the latest.
+    const ends = await client.fetchTopicOffsets(ordersTopic);
+    const end = BigInt(ends.find((p) => p.partition === partition)?.high ?? '0');
+    const bounds = { end, committed, transactionSpan: 2n * BigInt(config.transactionMaxRecords) };
+    // A transaction left open is aborted by the broker after TRANSACTION_TIMEOUT_MS at the latest. Only a
+    // plausible aggregate ends the wait: a forged one must not stand in for the real one still to come.
     const waitMs = config.transactionTimeoutMs + RESTORE_TIMEOUT_MS;
-    if (!(await changelog.reaches(groupId, ordersTopic, partition, committed, waitMs, heartbeat))) {
+    if (!(await changelog.reaches(groupId, ordersTopic, partition, committed, waitMs, heartbeat, bounds))) {
       logger.warn(
         { partition, committed: committed.toString() },
         'The aggregate stays behind the committed offset (offsets moved by hand?); continuing with it',
       );
     }
-    const ends = await client.fetchTopicOffsets(ordersTopic);
-    const end = BigInt(ends.find((p) => p.partition === partition)?.high ?? '0');
-    const bounds = { end, committed, transactionSpan: 2n * BigInt(config.transactionMaxRecords) };
     const { state, refused } = changelog.restorable(groupId, ordersTopic, partition, bounds);
     if (refused.length > 0) {
       const fallback = state
@@ -549,11 +561,12 @@ export class TransactionalHandler implements BatchHandler {
         },
         `Refused ${refused.length} changelog aggregate(s) of ${ordersTopic}[${partition}] that cannot be right (${refused[0] ?? ''}); going on from ${fallback}`,
       );
-      bus.emit('changelog.rejected', { partition, reason: refused[0] ?? '' });
+      for (const reason of refused) bus.emit('changelog.rejected', { partition, reason });
     }
     if (state) return state;
-    const empty = emptyStats(groupId, ordersTopic, partition);
-    return refused.length > 0 ? { ...empty, nextOffset: committed > 0n ? committed : 0n } : empty;
+    // No aggregate at all (a new group, a group that ran at-least-once before, a lost changelog): what
+    // came before the committed offset was processed without one, so counting starts there.
+    return { ...emptyStats(groupId, ordersTopic, partition), nextOffset: committed > 0n ? committed : 0n };
   }
 
   async #drop(partition: number): Promise<void> {

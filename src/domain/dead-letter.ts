@@ -121,13 +121,23 @@ export function fitDeadLetter(
     cut[lengthHeader] = Buffer.from(String(buf.length));
     cut[shaHeader] = Buffer.from(createHash('sha256').update(buf).digest('hex'));
   };
-  if (value) describe(value, DLQ_HEADERS.originalValueLength, DLQ_HEADERS.originalValueSha256);
-  // A key that alone leaves no room is cut too: keys of a hostile writer can be as large as values.
+  // A key that alone takes more than a quarter is cut too: a hostile writer's keys can be as large as values.
   let fittedKey = key;
   const keyRoom = Math.floor(maxRecordBytes / 4);
   if (key && key.length > keyRoom) {
     describe(key, DLQ_HEADERS.originalKeyLength, DLQ_HEADERS.originalKeySha256);
     fittedKey = key.subarray(0, keyRoom);
+  }
+  if (value && size(fittedKey, value, cut) > maxRecordBytes) {
+    describe(value, DLQ_HEADERS.originalValueLength, DLQ_HEADERS.originalValueSha256);
+  }
+  // On a topic of very small records, the stack and the message give way before the value does.
+  for (const [header, keep] of [
+    [DLQ_HEADERS.exceptionStacktrace, 0],
+    [DLQ_HEADERS.exceptionMessage, 200],
+  ] as const) {
+    const text = cut[header];
+    if (text && size(fittedKey, null, cut) > maxRecordBytes) cut[header] = text.subarray(0, keep);
   }
   const room = maxRecordBytes - size(fittedKey, null, cut);
   const fittedValue = value ? value.subarray(0, Math.max(0, room)) : null;

@@ -52,7 +52,11 @@ export function backoffDelayMs(
 export function waitDelayMs(policy: RetryPolicy, wait: number, random: () => number = Math.random): number {
   // 2^30 is far past any cap; the exponent stays bounded however long the outage.
   const base = policy.waitBackoffMs * 2 ** Math.min(30, Math.max(0, wait - 1));
-  return jittered(Math.min(base, policy.waitMaxBackoffMs), policy.jitter, random);
+  // The cap holds after the jitter too: an operator reads DEPENDENCY_BACKOFF_MAX_MS as the longest wait.
+  return Math.min(
+    policy.waitMaxBackoffMs,
+    jittered(Math.min(base, policy.waitMaxBackoffMs), policy.jitter, random),
+  );
 }
 
 function jittered(delayMs: number, jitter: number, random: () => number): number {

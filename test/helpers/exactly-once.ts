@@ -8,14 +8,15 @@ import { startCli, type RunningProcess } from './processes.js';
 import { waitUntil } from './wait.js';
 
 /**
- * A 6 s session, so a killed member is replaced quickly, and the time limits that fit it (startup
- * refuses any registry lookup, Kafka write or transaction that could outlast the session).
+ * A 10 s session, so a killed member is replaced quickly, and the time limits that fit it: startup
+ * refuses any record (a 3 s registry lookup, a 2 s downstream step, a 2 s dead letter) or transaction
+ * that could outlast the session.
  */
 export const SHORT_SESSION_ENV = {
-  KAFKA_SESSION_TIMEOUT_MS: '6000',
+  KAFKA_SESSION_TIMEOUT_MS: '10000',
   SCHEMA_REGISTRY_TIMEOUT_MS: '1000',
-  KAFKA_REQUEST_TIMEOUT_MS: '3000',
-  TRANSACTION_TIMEOUT_MS: '6000',
+  KAFKA_REQUEST_TIMEOUT_MS: '2000',
+  TRANSACTION_TIMEOUT_MS: '10000',
 } as const;
 
 /** A consumer process tuned for fault tests: a short session so a killed member is replaced quickly. */

@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import kafkajs, { type Kafka } from 'kafkajs';
 import { loadOrderSchema } from '../../src/adapters/registry/order-codec.js';
 
@@ -280,6 +285,9 @@ export function hostileRecords(ids: {
     dead('JSON instead of Avro', Buffer.from('{"orderId":"h11","price":1}'), 'KOS_WIRE_FORMAT'),
     dead('20 MB of zeros', Buffer.alloc(20_000_000), 'KOS_SCHEMA_UNKNOWN'),
     dead('a key of 2 MB', Buffer.from('not avro'), 'KOS_WIRE_FORMAT', Buffer.alloc(2_000_000, 0x6b)),
+    // 40 MB of zeros, gzip-compressed to 40 kB: past what a consumer inflates (32 MiB), so the whole
+    // batch is one dead letter.
+    dead('a gzip batch that inflates to 40 MB', Buffer.alloc(40_000_000), 'KOS_BATCH_UNREADABLE'),
     {
       // Valid too: 100,000 headers (50,000 distinct, 50,000 of one key) on a good order.
       name: 'an order with 100,000 headers (a valid order)',
@@ -293,4 +301,50 @@ export function hostileRecords(ids: {
       },
     },
   ];
+}
+
+/**
+ * Valid orders written by another client, librdkafka (kcat), compressed with `codec` (snappy, lz4,
+ * zstd: codecs kafkajs cannot read by itself). Each is compressible, so librdkafka compresses it.
+ */
+export async function produceWithKcat(
+  brokers: string,
+  topic: string,
+  orders: readonly { partition: number; key: string; value: Buffer; codec: 'snappy' | 'lz4' | 'zstd' }[],
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kos-kcat-'));
+  try {
+    for (const [i, order] of orders.entries()) {
+      const file = join(dir, `order-${i}`);
+      writeFileSync(file, order.value);
+      // One file is one message; -z names the codec.
+      await promisify(execFile)('kcat', [
+        '-b',
+        brokers,
+        '-t',
+        topic,
+        '-p',
+        String(order.partition),
+        '-k',
+        order.key,
+        '-z',
+        order.codec,
+        '-P',
+        file,
+      ]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** An order of our schema whose product name repeats, so that any codec shrinks it. */
+export function compressibleOrder(schemaId: number, orderId: string, priceCents: number): Buffer {
+  return framed(
+    schemaId,
+    text(orderId),
+    text('Phone '.repeat(40).trim()),
+    decimal(priceCents),
+    varint(Date.now()),
+  );
 }

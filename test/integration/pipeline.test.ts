@@ -279,13 +279,13 @@ describe('order pipeline against the real broker and registry', () => {
     let joins = 0;
     bus.on('rebalance', () => (rebalances += 1));
     bus.on('partitions.assigned', () => (joins += 1));
-    // 8 steps of 1.2 s: each within its budget, the batch (about 10 s) far beyond the 6 s session.
+    // 8 steps of 1.8 s: each within its 2 s budget, the batch (about 15 s) far beyond the 10 s session.
     const handle = await startConsumer(
       testConfig('consumer', topics, { ...SHORT_SESSION_ENV, PROCESSING_MODE: 'at-least-once' }),
       {
         logger: quietLogger,
         bus,
-        downstream: () => (slow-- > 0 ? sleep(1200) : undefined),
+        downstream: () => (slow-- > 0 ? sleep(1800) : undefined),
       },
     );
     running.push(handle);

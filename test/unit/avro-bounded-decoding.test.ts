@@ -50,7 +50,7 @@ function decodeInWorker(c: Case): Promise<{ offset?: number; error?: string; ms:
     });
     worker.once('error', (error) => {
       clearTimeout(timer);
-      reject(error);
+      reject(error instanceof Error ? error : new Error(String(error)));
     });
   });
 }

@@ -101,6 +101,34 @@ describe('dead-letter headers', () => {
       });
     });
 
+    it('when only the key is too large, then only the key is cut and described', () => {
+      const fitted = fitDeadLetter(Buffer.alloc(2_000_000, 1), Buffer.from('v'), headers, 1_048_588);
+      const decoded = decodeDeadLetterHeaders(fitted.headers);
+      assert.equal(decoded.originalValue, undefined);
+      assert.equal(decoded.originalKey?.length, 2_000_000);
+      assert.deepEqual(fitted.value, Buffer.from('v'));
+    });
+
+    it('when the topic takes only 4 kB, then the stack and the message give way and the record still fits', () => {
+      const long = {
+        ...context,
+        error: { ...context.error, message: 'é'.repeat(1000), stack: 'ü'.repeat(2000) },
+      };
+      const fitted = fitDeadLetter(
+        Buffer.from('7'),
+        Buffer.alloc(10_000),
+        buildDeadLetterHeaders(long),
+        4096,
+      );
+      const size =
+        RECORD_OVERHEAD_BYTES +
+        (fitted.key?.length ?? 0) +
+        (fitted.value?.length ?? 0) +
+        Object.entries(fitted.headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
+      assert.ok(size <= 4096, `${size} bytes`);
+      assert.equal(decodeDeadLetterHeaders(fitted.headers).errorCode, 'KOS_ORDER_INVALID');
+    });
+
     it('when the exception message is huge, then the header carries a bounded one', () => {
       const huge = { ...context, error: { ...context.error, message: 'm'.repeat(100_000) } };
       const message = buildDeadLetterHeaders(huge)[DLQ_HEADERS.exceptionMessage]?.toString() ?? '';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import avro from 'avsc';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { LOGICAL_TYPES } from '../../src/adapters/registry/decimal-type.js';
 import { frame, loadOrderSchema, OrderCodec } from '../../src/adapters/registry/order-codec.js';
 import {
@@ -12,11 +11,12 @@ import {
 } from '../../src/consumer/order-processor.js';
 import { decodeDeadLetterHeaders } from '../../src/domain/dead-letter.js';
 import { seededRandom } from '../../src/domain/order-generator.js';
+import { registryStandIn } from '../helpers/registry-stand-in.js';
 
 /**
  * Fuzzing the real decode path, the one every record of the orders topic takes: OrderProcessor with
  * OrderCodec (the in-place reader, then avsc with our decimal type, then validation). A fixed seed
- * makes every run the same 100,000 cases: random bytes, and random mutations of valid records of six
+ * makes every run the same 100,000 cases: random bytes, and random mutations of valid records of seven
  * writer schemas, among them writers whose extra fields (arrays, maps, nested and recursive records)
  * avsc must skip. Each case must end, within a small time budget, as a processed order or as a dead
  * letter with a classified code; never a throw, a hang or an unclassified error.
@@ -92,6 +92,18 @@ const WRITERS: Record<number, unknown> = {
   },
   // A price as a double cannot be read as an order: every record of it is refused.
   6: { ...ours, fields: orderFields.map((f) => (f.name === 'price' ? { ...f, type: 'double' } : f)) },
+  // A decimal of the same scale in a fixed, as some writers have it, resolves to ours.
+  7: {
+    ...ours,
+    fields: orderFields.map((f) =>
+      f.name === 'price'
+        ? {
+            ...f,
+            type: { type: 'fixed', name: 'Price', size: 8, logicalType: 'decimal', precision: 12, scale: 2 },
+          }
+        : f,
+    ),
+  },
 };
 const TYPES = Object.fromEntries(
   Object.entries(WRITERS).map(([id, schema]) => [
@@ -101,16 +113,7 @@ const TYPES = Object.fromEntries(
 ) as Record<string, avro.Type>;
 
 function codecWithWriters(): OrderCodec {
-  const registry = {
-    getSchema: (id: number) => {
-      const type = TYPES[String(id)];
-      return type
-        ? Promise.resolve(type)
-        : Promise.reject(Object.assign(new Error('not found'), { status: 404 }));
-    },
-    cache: { clear: () => undefined },
-  } as unknown as SchemaRegistry;
-  return new OrderCodec(registry);
+  return new OrderCodec(registryStandIn({ schemas: WRITERS }).registry);
 }
 
 /** A valid value of writer `id`, from the random source. */
@@ -198,7 +201,7 @@ function mutate(bytes: Buffer, random: () => number): Buffer {
         break;
       default:
         // Another schema id in the header: bytes of one writer read with another's schema.
-        out.writeInt32BE(1 + pick(7), 1);
+        out.writeInt32BE(1 + pick(8), 1);
     }
   }
   return out;
@@ -211,7 +214,7 @@ function randomBytes(random: () => number): Buffer {
   // Mostly framed, so the fuzz reaches avsc and not only the framing check.
   if (length >= 5 && random() < 0.8) {
     out[0] = 0;
-    out.writeInt32BE(1 + Math.floor(random() * 7), 1);
+    out.writeInt32BE(1 + Math.floor(random() * 8), 1);
   }
   return out;
 }
@@ -281,7 +284,7 @@ describe(`the decode path under ${CASES.toLocaleString('en')} fuzzed records (se
       let value: Buffer;
       if (random() < 0.2) value = randomBytes(random);
       else {
-        const id = 1 + Math.floor(random() * 6);
+        const id = 1 + Math.floor(random() * 7);
         value = mutate(
           frame(id, TYPES[String(id)]?.toBuffer(validValue(id, random)) ?? Buffer.alloc(0)),
           random,

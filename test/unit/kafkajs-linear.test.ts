@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import {
   installedMurmur2,
   installedRecordDecoder,
-  kafkajsIsLinear,
+  installedRequestQueue,
+  kafkajsIsHardened,
 } from '../../src/adapters/kafka/kafkajs-guard.js';
 
 describe("kafkajs's default partitioner (patches/kafkajs+2.2.4.patch)", () => {
@@ -54,8 +55,14 @@ describe("kafkajs's default partitioner (patches/kafkajs+2.2.4.patch)", () => {
     assert.ok(performance.now() - started < 500, `${(performance.now() - started).toFixed(0)} ms`);
   });
 
-  it('when the consumer starts, then its check finds both patches installed', () => {
-    assert.deepEqual(kafkajsIsLinear(), { partitioner: true, headers: true });
+  it('when the consumer starts, then its check finds every kafkajs patch installed', () => {
+    assert.deepEqual(kafkajsIsHardened(), {
+      partitioner: true,
+      headers: true,
+      unreadableBatches: true,
+      largeBatches: true,
+      idleQueues: true,
+    });
   });
 });
 
@@ -102,5 +109,39 @@ describe("kafkajs's record decoder (patches/kafkajs+2.2.4.patch)", () => {
     assert.deepEqual(decoded['b'], [Buffer.from('2'), Buffer.from('3')]);
     assert.ok(Object.prototype.hasOwnProperty.call(decoded, '__proto__'), 'an own header, not the prototype');
     assert.equal(Object.getPrototypeOf(decoded), Object.prototype);
+  });
+});
+
+describe("kafkajs's request queue (patches/kafkajs+2.2.4.patch)", () => {
+  it('when a connection has nothing pending, then its queue is not checked again and again', async () => {
+    const RequestQueue = installedRequestQueue();
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+    };
+    const queue = new RequestQueue({
+      instrumentationEmitter: { emit: () => undefined },
+      maxInFlightRequests: null,
+      requestTimeout: 30_000,
+      enforceRequestTimeout: false,
+      clientId: 'test',
+      broker: 'localhost:9092',
+      logger: { namespace: () => logger },
+      isConnected: () => true,
+    }) as { checkPendingRequests(): void; destroy(): void };
+    let checks = 0;
+    const check = queue.checkPendingRequests.bind(queue);
+    queue.checkPendingRequests = () => {
+      checks += 1;
+      check();
+    };
+    // What a fulfilled request does: check the queue, which schedules the next check.
+    queue.checkPendingRequests();
+    // Unpatched, the check reschedules itself every millisecond: some 100 checks in this window.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    queue.destroy();
+    assert.ok(checks <= 2, `${checks} checks of an empty queue in 100 ms`);
   });
 });

@@ -4,8 +4,8 @@ import avro from 'avsc';
 import { LOGICAL_TYPES } from '../../src/adapters/registry/decimal-type.js';
 import { frame, loadOrderSchema, OrderCodec, unframe } from '../../src/adapters/registry/order-codec.js';
 import { createSchemaRegistry } from '../../src/adapters/registry/schema-registry-client.js';
+import { registryStandIn } from '../helpers/registry-stand-in.js';
 import { loadConfig } from '../../src/config/load.js';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { DecodeError, RegistryUnavailableError, WireFormatError } from '../../src/errors.js';
 import { assertValidOrder } from '../../src/domain/order.js';
 
@@ -61,6 +61,25 @@ describe('order codec', () => {
     );
   });
 
+  it('when a writer puts its decimal in a fixed, then the amount reads exactly, never as the bytes of a length', () => {
+    const fixedDecimal = (size: number) =>
+      avro.Type.forSchema(
+        { type: 'fixed', name: `F${size}`, size, logicalType: 'decimal', precision: 4, scale: 2 },
+        { logicalTypes: LOGICAL_TYPES },
+      );
+    for (const [size, cents] of [
+      [2, 517n],
+      [2, -517n],
+      [8, 85932n],
+      [16, -1n],
+    ] as const) {
+      const type = fixedDecimal(size);
+      const bytes = type.toBuffer(cents);
+      assert.equal(bytes.length, size, 'a fixed has no length prefix');
+      assert.equal(type.fromBuffer(bytes), cents);
+    }
+  });
+
   it("when a decimal is encoded, then its bytes are big-endian two's complement as the Avro spec says", () => {
     const decimalType = avro.Type.forSchema(
       { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 },
@@ -99,29 +118,17 @@ describe('order codec', () => {
 
   describe('reading writer schemas (schema ids resolved through a registry stand-in)', () => {
     /** A codec whose registry knows these writer schemas by id: this is about decoding, not HTTP. */
-    let registryCalls = 0;
+    const stands: { calls: number[] }[] = [];
     const codecWith = (
       writers: Record<number, avro.Schema>,
       latest: Record<string, number> = {},
     ): OrderCodec => {
-      const registry = {
-        getLatestSchemaId: (subject: string) => {
-          const id = latest[subject];
-          return id === undefined
-            ? Promise.reject(Object.assign(new Error('not found'), { status: 404 }))
-            : Promise.resolve(id);
-        },
-        getSchema: (id: number) => {
-          registryCalls += 1;
-          const schema = writers[id];
-          return schema === undefined
-            ? Promise.reject(Object.assign(new Error('not found'), { status: 404 }))
-            : Promise.resolve(avro.Type.forSchema(schema, { logicalTypes: LOGICAL_TYPES }));
-        },
-        cache: { clear: () => undefined },
-      } as unknown as SchemaRegistry;
-      return new OrderCodec(registry);
+      const standIn = registryStandIn({ schemas: writers, latest });
+      stands.push(standIn);
+      return new OrderCodec(standIn.registry);
     };
+    /** Schema fetches of every stand-in so far. */
+    const registryCallsNow = () => stands.reduce((n, st) => n + st.calls.length, 0);
     const ours = loadOrderSchema();
     const order = { orderId: '1001', product: 'Laptop', price: 85932n, createdAt: 1_700_000_000_000 };
     const expected = {
@@ -141,9 +148,9 @@ describe('order codec', () => {
     it('when the latest schema was preloaded, then the first record decodes without waiting for the registry', async () => {
       const codec = codecWith({ 7: ours }, { 'orders-value': 7 });
       assert.equal(await codec.preload('orders'), 7);
-      const before = registryCalls;
+      const before = registryCallsNow();
       assert.deepEqual(codec.decodeCached(frame(7, orderType.toBuffer(order))), expected);
-      assert.equal(registryCalls, before);
+      assert.equal(registryCallsNow(), before);
     });
 
     it('when nothing is registered for the topic yet, then preload says so and leaves decoding to the first record', async () => {
@@ -155,10 +162,10 @@ describe('order codec', () => {
     it('when many records share a schema id, then the registry is asked once for it', async () => {
       const codec = codecWith({ 1: ours });
       const value = frame(1, orderType.toBuffer(order));
-      const before = registryCalls;
+      const before = registryCallsNow();
       await Promise.all(Array.from({ length: 50 }, () => codec.decode(value)));
       for (let i = 0; i < 50; i += 1) assert.deepEqual(codec.decodeCached(value), expected);
-      assert.equal(registryCalls - before, 1);
+      assert.equal(registryCallsNow() - before, 1);
     });
 
     it('when a foreign writer sent the price as a double (NaN, Infinity possible), then its records are refused', async () => {
@@ -253,6 +260,20 @@ describe('order codec', () => {
       ];
       const times = [1_700_000_000_000, 1, 0, -1, -1_700_000_000_000, 2 ** 48 - 1, 2 ** 48, 2 ** 52];
 
+      it('when an id is 64 bytes of which most are invalid UTF-8, then it is not taken in place (it decodes to 190 bytes and is invalid)', async () => {
+        const codec = codecWith({ 1: ours });
+        await codec.decode(frame(1, orderType.toBuffer(order)));
+        const id = Buffer.concat([Buffer.from('a'), Buffer.alloc(63, 0xff)]);
+        const body = Buffer.concat([
+          avro.Type.forSchema('bytes').toBuffer(id),
+          avro.Type.forSchema('string').toBuffer('Laptop'),
+          orderType.toBuffer(order).subarray(1 + 4 + 1 + 6),
+        ]);
+        const value = frame(1, body);
+        assert.equal(inPlace(codec, value), undefined);
+        assert.equal(fullPath(codec, value), undefined, 'the full path refuses it too');
+      });
+
       it('when an order is taken in place, then the full decode and every validation rule accept it with the same price and time', async () => {
         const codec = codecWith({ 1: ours });
         await codec.decode(frame(1, orderType.toBuffer(order)));
@@ -275,10 +296,10 @@ describe('order codec', () => {
                   JSON.stringify({ orderId, product, price: String(price), createdAt }),
                 );
               }
-        // Ids with a visible ASCII character within their bound (8 of the texts as orderId, 11 products),
-        // prices in (0, 999999999999] (4), times 0 to 2^48 - 1 (4): every valid order of that kind, the
-        // kind our producer writes.
-        assert.equal(taken, 8 * 11 * 4 * 4, `taken ${taken} of ${cases}`);
+        // ASCII ids with a character trim() keeps, within their bound (6 of the texts as orderId, 9
+        // products), prices in (0, 999999999999] (4), times 0 to 2^48 - 1 (4): every valid order of that
+        // kind, the kind our producer writes.
+        assert.equal(taken, 6 * 9 * 4 * 4, `taken ${taken} of ${cases}`);
       });
 
       it('when a good order is left out (non-ASCII-only ids, 7-byte prices, far-future times), then the full path still takes it', async () => {

@@ -45,6 +45,19 @@ describe('partition retries', () => {
     assert.deepEqual(retries.take(1, '42'), { due: true, soFar: { attempt: 1, startedAt: 7, waits: 4 } });
   });
 
+  it('when a partition waits at a position, then a next batch that starts past it still counts, and one before it does not', () => {
+    let now = 1000;
+    const retries = new PartitionRetries(() => now);
+    const park = () =>
+      retries.park(1, '40', { attempt: 1, startedAt: 7, waits: 2 }, 500, partitionSwitch().pause, true);
+    park();
+    now = 1500;
+    // Offset 40 held a transaction marker: the first record after the position is 42.
+    assert.deepEqual(retries.take(1, '42'), { due: true, soFar: { attempt: 1, startedAt: 7, waits: 2 } });
+    park();
+    assert.equal(retries.take(1, '39'), undefined);
+  });
+
   it('when the parked record comes back early (kafkajs restarted its consumer), then it is told how long to wait on', () => {
     let now = 1000;
     const retries = new PartitionRetries(() => now);
@@ -54,6 +67,7 @@ describe('partition retries', () => {
       due: false,
       soFar: { attempt: 2, startedAt: 7, waits: 0 },
       remainingMs: 300,
+      atOrAfter: false,
     });
   });
 

@@ -69,7 +69,7 @@ describe('retry policy', () => {
     assert.equal(decideAfterFailure({ ...fixed, maxRetries: 0 }, 1, 'wait').action, 'wait');
   });
 
-  it('when waits are jittered, then they stay within ±jitter of the capped delay', () => {
+  it('when waits are jittered, then they stay within ±jitter of the delay, and never above the cap', () => {
     const jittered: RetryPolicy = { ...fixed, jitter: 0.5 };
     assert.equal(
       waitDelayMs(jittered, 100, () => 0),
@@ -77,7 +77,12 @@ describe('retry policy', () => {
     );
     assert.equal(
       waitDelayMs(jittered, 100, () => 0.999999),
-      12_000,
+      8000,
+      'never above the cap',
+    );
+    assert.equal(
+      waitDelayMs(jittered, 1, () => 0.999999),
+      1500,
     );
   });
 });

@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface LivenessReport {
   readonly live: boolean;
@@ -22,7 +22,7 @@ export interface LivenessMonitor {
  * its failureThreshold.
  */
 export function startLivenessMonitor({ windowMs = 10_000, maxDelayMs = 5_000 } = {}): LivenessMonitor {
-  const current: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  const current = monitorEventLoopDelay({ resolution: 20 });
   current.enable();
   let previousMaxMs = 0;
   let fatal: string | undefined;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { AppConfig } from '../../config/load.js';
 import type { Logger } from '../../logger.js';
+import { registerBoundedCodecs } from './codecs.js';
 
 const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -66,5 +67,7 @@ export function kafkaClientConfig(config: AppConfig, logger: Logger, clientSuffi
 }
 
 export function createKafka(config: AppConfig, logger: Logger, clientSuffix: string): Kafka {
+  // Every codec Kafka has, each bounded: a batch another client compressed must never crash us.
+  registerBoundedCodecs();
   return new Kafka(kafkaClientConfig(config, logger, clientSuffix));
 }

@@ -1,5 +1,5 @@
 import kafkajs, { type Message } from 'kafkajs';
-import { BrokerUnavailableError, DeadLetterUnwritableError, OrderSystemError } from '../../errors.js';
+import { DeadLetterUnwritableError, OrderSystemError } from '../../errors.js';
 import { fitDeadLetter } from '../../domain/dead-letter.js';
 import type { Logger } from '../../logger.js';
 import type { IncomingRecord } from '../../consumer/order-processor.js';
@@ -31,40 +31,68 @@ export type SendDeadLetter = (message: Message) => Promise<unknown>;
 export class DeadLetterWriter {
   #limit: { bytes: number; readAt: number } | undefined;
   #existsAt: number | undefined;
-  /** Halved on each "too large" refusal, until the limit is read again. */
+  /**
+   * Halved on each "too large" refusal: what the broker really takes, when that is less than the topic
+   * says (or than the default we assume when the topic's limit cannot be read). It is forgotten only
+   * when the topic's limit reads differently, so a refused size is never tried again.
+   */
   #learnedMax = Number.POSITIVE_INFINITY;
+  /** The topic limit #learnedMax was learned under. */
+  #learnedUnder: number | undefined;
 
   constructor(
     private readonly topic: string,
     private readonly admin: LazyAdmin,
     private readonly writeTimeoutMs: number,
     private readonly logger: Logger,
+    private readonly limitTtlMs = LIMIT_TTL_MS,
   ) {}
 
+  /**
+   * Writes one dead letter, all of it (looking the topic up, reading its limit, sending) within
+   * KAFKA_REQUEST_TIMEOUT_MS. Any failure is a DeadLetterUnwritableError, in doubt when the letter may
+   * still land (no answer, or a failure that is not a refusal).
+   */
   async write(send: SendDeadLetter, record: IncomingRecord, headers: Record<string, Buffer>): Promise<void> {
+    const started = { sending: false, maxBytes: MIN_RECORD_BYTES };
+    try {
+      await withDeadline(
+        this.#write(send, record, headers, started),
+        this.writeTimeoutMs,
+        `writing a dead letter to ${this.topic}`,
+      );
+    } catch (error) {
+      throw this.#failure(error, started);
+    }
+  }
+
+  async #write(
+    send: SendDeadLetter,
+    record: IncomingRecord,
+    headers: Record<string, Buffer>,
+    started: { sending: boolean; maxBytes: number },
+  ): Promise<void> {
     // A send to a missing topic would retry in the background for minutes and might land later, a
     // duplicate: look first, and say plainly that the topic is missing.
     await this.#assertTopicExists();
-    const maxBytes = Math.max(MIN_RECORD_BYTES, Math.min(await this.#topicLimit(), this.#learnedMax));
-    const letter = fitDeadLetter(record.key, record.value, headers, maxBytes);
-    const message: Message = { key: letter.key, value: letter.value, headers: letter.headers };
-    try {
-      await withDeadline(send(message), this.writeTimeoutMs, `writing a dead letter to ${this.topic}`);
-    } catch (error) {
-      throw this.#failure(error, maxBytes);
-    }
+    started.maxBytes = Math.max(MIN_RECORD_BYTES, Math.min(await this.#topicLimit(), this.#learnedMax));
+    const letter = fitDeadLetter(record.key, record.value, headers, started.maxBytes);
+    started.sending = true;
+    await send({ key: letter.key, value: letter.value, headers: letter.headers });
   }
 
   /** The compression of every dead-letter send. */
   static readonly compression = CompressionTypes.GZIP;
 
-  #failure(error: unknown, triedBytes: number): OrderSystemError {
+  #failure(error: unknown, started: { sending: boolean; maxBytes: number }): DeadLetterUnwritableError {
     this.#existsAt = undefined;
-    if (error instanceof OrderSystemError) return error;
-    const detail = describeKafkaError(error);
+    if (error instanceof DeadLetterUnwritableError) return error;
+    const detail = error instanceof OrderSystemError ? error.message : describeKafkaError(error);
     if (isTooLarge(error)) {
-      // The topic's limit was not what we read (or could not read): try again with half the room.
-      this.#learnedMax = Math.max(MIN_RECORD_BYTES, Math.floor(triedBytes / 2));
+      // The topic's limit was not what we read (or could not read): try again with half the room, and
+      // read the limit again, in case it was just changed.
+      this.#learnedMax = Math.max(MIN_RECORD_BYTES, Math.floor(started.maxBytes / 2));
+      this.#learnedUnder = this.#limit?.bytes;
       this.#limit = undefined;
     }
     if (isTopicRefusal(error)) {
@@ -72,24 +100,18 @@ export class DeadLetterWriter {
         cause: error,
       });
     }
-    return new BrokerUnavailableError(`writing a dead letter to ${this.topic}: ${detail}`, { cause: error });
+    // Not a refusal: once the send began, it may have been appended, or may still be (no answer yet).
+    return new DeadLetterUnwritableError(`writing a dead letter to ${this.topic}: ${detail}`, {
+      cause: error,
+      inDoubt: started.sending,
+    });
   }
 
   async #assertTopicExists(): Promise<void> {
     const now = performance.now();
     if (this.#existsAt !== undefined && now - this.#existsAt < EXISTS_TTL_MS) return;
-    let topics: string[];
-    try {
-      const admin = await withDeadline(this.admin.get(), this.writeTimeoutMs, 'connecting an admin client');
-      topics = await withDeadline(admin.listTopics(), this.writeTimeoutMs, 'listing topics');
-    } catch (error) {
-      // Nothing was sent: a plain broker wait, not a write in doubt.
-      throw new BrokerUnavailableError(
-        `looking up the dead-letter topic ${this.topic}: ${describeKafkaError(error)}`,
-        { cause: error },
-      );
-    }
-    if (!topics.includes(this.topic)) {
+    const admin = await this.admin.get();
+    if (!(await admin.listTopics()).includes(this.topic)) {
       throw new DeadLetterUnwritableError(
         `the dead-letter topic ${this.topic} does not exist (create it, or fix DLQ_TOPIC)`,
       );
@@ -100,7 +122,7 @@ export class DeadLetterWriter {
   /** The topic's max.message.bytes, read now and then; the broker default when it cannot be read. */
   async #topicLimit(): Promise<number> {
     const now = performance.now();
-    if (this.#limit && now - this.#limit.readAt < LIMIT_TTL_MS) return this.#limit.bytes;
+    if (this.#limit && now - this.#limit.readAt < this.limitTtlMs) return this.#limit.bytes;
     let bytes = DEFAULT_MAX_MESSAGE_BYTES;
     try {
       const admin = await withDeadline(this.admin.get(), this.writeTimeoutMs, 'connecting an admin client');
@@ -126,7 +148,10 @@ export class DeadLetterWriter {
       );
     }
     this.#limit = { bytes, readAt: now };
-    if (bytes > this.#learnedMax * 2) this.#learnedMax = Number.POSITIVE_INFINITY;
+    if (this.#learnedUnder !== undefined && bytes !== this.#learnedUnder) {
+      this.#learnedMax = Number.POSITIVE_INFINITY;
+      this.#learnedUnder = undefined;
+    }
     return bytes;
   }
 }

@@ -10,11 +10,6 @@ import {
 } from '../../domain/partition-stats.js';
 import type { Logger } from '../../logger.js';
 
-/**
- * Reads the whole aggregate changelog under read_committed and keeps the
- * latest value per key: the cluster-wide view every instance serves, and the
- * source a new partition owner restores from.
- */
 /** Earlier aggregates kept per key, newest last: a restore falls back on them when the newest is implausible. */
 const HISTORY = 4;
 
@@ -26,6 +21,11 @@ export interface Restorable {
   readonly refused: readonly string[];
 }
 
+/**
+ * Reads the whole aggregate changelog under read_committed and keeps the
+ * latest value per key: the cluster-wide view every instance serves, and the
+ * source a new partition owner restores from.
+ */
 export class StatsChangelog {
   readonly #states = new Map<string, PartitionStats>();
   readonly #history = new Map<string, PartitionStats[]>();
@@ -43,6 +43,8 @@ export class StatsChangelog {
     private readonly topic: string,
     groupPrefix: string,
     private readonly logger: Logger,
+    /** Told of every record skipped as unreadable (for a metric and its alert). */
+    private readonly onUnreadable: (reason: string) => void = () => undefined,
   ) {
     // A private, throwaway group: every instance reads every record.
     this.#groupId = `${groupPrefix}-stats-reader-${randomUUID().slice(0, 8)}`;
@@ -122,10 +124,15 @@ export class StatsChangelog {
     nextOffset: bigint,
     timeoutMs: number,
     whileWaiting: () => Promise<void> = () => Promise.resolve(),
+    bounds?: RestoreBounds,
   ): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
     let nextCall = performance.now() + 1000;
-    while ((this.get(group, topic, partition)?.nextOffset ?? 0n) < nextOffset) {
+    // Only a plausible aggregate counts: a forged one "complete" far ahead must not end the wait early.
+    const reached = () =>
+      (bounds ? this.restorable(group, topic, partition, bounds).state : this.get(group, topic, partition))
+        ?.nextOffset ?? 0n;
+    while (reached() < nextOffset) {
       if (performance.now() > deadline) return false;
       if (performance.now() > nextCall) {
         await whileWaiting();
@@ -151,6 +158,7 @@ export class StatsChangelog {
       }
     } catch (error) {
       this.#unreadable += 1;
+      this.onUnreadable((error as Error).message);
       this.logger.warn(
         { code: 'KOS_CHANGELOG_REJECTED', offset, reason: (error as Error).message },
         `Skipping an unreadable aggregate record at ${this.topic}@${offset}: ${(error as Error).message}`,

@@ -1,19 +1,23 @@
 import avro from 'avsc';
 
 /**
- * Avro `decimal` (bytes, big-endian two's complement, fixed scale) as a bigint
- * count of the smallest unit. avsc leaves logical types to the application;
- * without this, prices would arrive as raw Buffers.
+ * Avro `decimal` (big-endian two's complement, fixed scale) as a bigint count of the smallest unit,
+ * over `bytes` (our schema) or `fixed` (what other writers may use). avsc leaves logical types to the
+ * application; without this, prices would arrive as raw Buffers.
  */
 export class DecimalType extends avro.types.LogicalType {
   readonly scale: number;
   readonly precision: number | undefined;
+  /** The size of the underlying `fixed`; undefined over `bytes`, whose length comes first. */
+  readonly #fixedSize: number | undefined;
 
   constructor(schema: avro.Schema, opts?: avro.ForSchemaOptions) {
     super(schema, opts);
     const { scale, precision } = schema as { scale?: unknown; precision?: unknown };
     this.scale = typeof scale === 'number' ? scale : 0;
     this.precision = typeof precision === 'number' ? precision : undefined;
+    const underlying = this.underlyingType as avro.Type & { size?: number };
+    this.#fixedSize = underlying.typeName === 'fixed' ? underlying.size : undefined;
   }
 
   /** With `exportAttrs`, a schema keeps its decimal's precision and scale (avsc exports none by default). */
@@ -34,7 +38,7 @@ export class DecimalType extends avro.types.LogicalType {
    * value is the same.
    */
   _read(tap: AvroTap): bigint {
-    const length = tap.readLong();
+    const length = this.#fixedSize ?? tap.readLong();
     const start = tap.pos;
     tap.pos += length;
     if (length < 0 || tap.pos > tap.buf.length) {
@@ -49,6 +53,12 @@ export class DecimalType extends avro.types.LogicalType {
     if (typeof value !== 'bigint') throw new TypeError(`decimal value must be a bigint, got ${typeof value}`);
     let length = 1;
     while (value >= 1n << BigInt(length * 8 - 1) || value < -(1n << BigInt(length * 8 - 1))) length += 1;
+    if (this.#fixedSize !== undefined) {
+      if (length > this.#fixedSize)
+        throw new RangeError(`decimal ${value} does not fit fixed(${this.#fixedSize})`);
+      // A fixed decimal is sign-extended to its size.
+      length = this.#fixedSize;
+    }
     const out = Buffer.alloc(length);
     let rest = value < 0n ? (1n << BigInt(length * 8)) + value : value;
     for (let i = length - 1; i >= 0; i -= 1) {

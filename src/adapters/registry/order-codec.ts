@@ -187,8 +187,7 @@ export class OrderCodec {
    * rule of assertValidOrder: its price and time are then in `into`, and no object or string was made.
    * False says nothing is wrong, only "not here": decodeCached/decode and assertValidOrder then give
    * the order or the reason (malformed bytes, unknown schema, invalid order). Some good orders are
-   * left to them too: ids of non-ASCII characters only, prices encoded in over 6 bytes, times past
-   * 2^48 ms. Unit tests hold it to decodeCached + assertValidOrder on every kind of input.
+   * left to them too: ids with any non-ASCII byte, prices encoded in over 6 bytes, times past 2^48 ms. Unit tests hold it to decodeCached + assertValidOrder on every kind of input.
    */
   readGoodOrder(value: Buffer | null, into: GoodOrderFields): boolean {
     if (!this.#inPlace || value === null || value.length < HEADER_LENGTH || value[0] !== MAGIC_BYTE)
@@ -199,12 +198,14 @@ export class OrderCodec {
     const end = value.length;
     let pos = HEADER_LENGTH;
     for (let field = 0; field < 2; field += 1) {
-      // orderId, then product: a length within its bound, then UTF-8 that must hold a character trim() keeps.
+      // orderId, then product: a length within its bound, then ASCII with a character trim() keeps. Only
+      // ASCII: its length in bytes is then the decoded string's, which assertValidOrder bounds (an
+      // invalid UTF-8 byte decodes to 3).
       const length = readVarint(value, pos, end);
       if (length < 0 || length > (MAX_TEXT_BYTES[field] ?? 0)) return false;
       pos = nextPos;
       const stop = pos + length;
-      if (stop > end || !hasAsciiNonSpace(value, pos, stop)) return false;
+      if (stop > end || !isAsciiText(value, pos, stop)) return false;
       pos = stop;
     }
     const priceLength = readVarint(value, pos, end);
@@ -272,14 +273,16 @@ function readVarint(buf: Buffer, pos: number, end: number): number {
 }
 
 /**
- * Whether UTF-8 bytes hold an ASCII character that String.prototype.trim() keeps: anything but
- * \t \n \v \f \r and space. Non-ASCII bytes are left to the full decode (trim() removes some of
- * those characters too, such as U+00A0), so false means "cannot tell here", not "blank".
+ * Whether the bytes are ASCII only, with a character that String.prototype.trim() keeps: anything
+ * but \t \n \v \f \r and space. Any other byte is left to the full decode (trim() removes some
+ * non-ASCII characters too, such as U+00A0), so false means "cannot tell here", not "invalid".
  */
-function hasAsciiNonSpace(buf: Buffer, start: number, stop: number): boolean {
+function isAsciiText(buf: Buffer, start: number, stop: number): boolean {
+  let kept = false;
   for (let i = start; i < stop; i += 1) {
     const byte = buf[i] ?? 0;
-    if (byte < 0x80 && byte !== 0x20 && (byte < 0x09 || byte > 0x0d)) return true;
+    if (byte >= 0x80) return false;
+    if (byte !== 0x20 && (byte < 0x09 || byte > 0x0d)) kept = true;
   }
-  return false;
+  return kept;
 }

@@ -1,6 +1,13 @@
 import avro from 'avsc';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { DecodeError, UnknownSchemaError, type OrderSystemError } from '../../errors.js';
+import {
+  DecodeError,
+  RegistryUnavailableError,
+  UnknownSchemaError,
+  type OrderSystemError,
+} from '../../errors.js';
+import { LOGICAL_TYPES } from './decimal-type.js';
+import { registryApi } from './registry-api.js';
 import { registryCallFailed, registryStatus } from './registry-errors.js';
 
 /** How to read a writer schema's records: directly when it is our schema, else through a resolver. */
@@ -97,22 +104,7 @@ export class WriterSchemas {
   }
 
   async #fetch(id: number): Promise<WriterResolution> {
-    let writer: unknown;
-    try {
-      writer = await this.#registry.getSchema(id);
-    } catch (error) {
-      const status = registryStatus(error);
-      if (status === 404) {
-        throw new UnknownSchemaError(`schema id ${id} is not in the registry`, { cause: error });
-      }
-      if (status !== undefined) throw registryCallFailed(`fetching schema id ${id}`, error);
-      // No HTTP status: the registry answered, and the client could not parse what it sent.
-      throw new DecodeError(`schema id ${id} cannot be parsed: ${messageOf(error)}`, { cause: error });
-    } finally {
-      // The client keeps every schema it ever fetched; our bounded cache is the only one.
-      this.#registry.cache.clear();
-    }
-    if (!(writer instanceof avro.Type)) throw new DecodeError(`schema id ${id} is not an Avro schema`);
+    const writer = await this.#writerType(id);
     // The usual case (the producer wrote our own schema) reads directly, without a resolver's indirection.
     // Canonical equality (Type.equals) would ignore a decimal's scale, so the full schemas are compared.
     try {
@@ -123,6 +115,65 @@ export class WriterSchemas {
         cause: error,
       });
     }
+  }
+
+  /**
+   * The writer schema of `id`. Only an answer that is a registry's (a JSON object with a `schema`)
+   * can make the id unknown or its schema unreadable for good; anything else (a proxy's error page,
+   * a 404 that is not the registry's "schema not found") is the registry being unreachable, and waits.
+   */
+  async #writerType(id: number): Promise<avro.Type> {
+    let answer: unknown;
+    try {
+      answer = (await registryApi(this.#registry).Schema.find({ id })).data();
+    } catch (error) {
+      if (registryStatus(error) === 404 && /schema\b.*\bnot found/i.test(messageOf(error))) {
+        throw new UnknownSchemaError(`schema id ${id} is not in the registry`, { cause: error });
+      }
+      throw registryCallFailed(`fetching schema id ${id}`, error);
+    }
+    if (
+      typeof answer !== 'object' ||
+      answer === null ||
+      typeof (answer as { schema?: unknown }).schema !== 'string'
+    ) {
+      throw new RegistryUnavailableError(
+        `the answer for schema id ${id} is not a registry's (a proxy in the way?)`,
+      );
+    }
+    const { schema, schemaType, references } = answer as {
+      schema: string;
+      schemaType?: unknown;
+      references?: unknown;
+    };
+    if (schemaType !== undefined && schemaType !== 'AVRO') {
+      throw new DecodeError(
+        `schema id ${id} is a ${JSON.stringify(schemaType).slice(0, 40)} schema, not Avro`,
+      );
+    }
+    if (Array.isArray(references) && references.length > 0) return this.#withReferences(id);
+    try {
+      return avro.Type.forSchema(JSON.parse(schema) as avro.Schema, { logicalTypes: LOGICAL_TYPES });
+    } catch (error) {
+      // The registry answered with a schema, and it cannot be parsed: that stays so for this id.
+      throw new DecodeError(`schema id ${id} cannot be parsed: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  /** A schema with references: the registry client fetches and resolves them. */
+  async #withReferences(id: number): Promise<avro.Type> {
+    let writer: unknown;
+    try {
+      writer = await this.#registry.getSchema(id);
+    } catch (error) {
+      if (registryStatus(error) !== undefined) throw registryCallFailed(`fetching schema id ${id}`, error);
+      throw new DecodeError(`schema id ${id} cannot be parsed: ${messageOf(error)}`, { cause: error });
+    } finally {
+      // The client keeps every schema it ever fetched; our bounded cache is the only one.
+      this.#registry.cache.clear();
+    }
+    if (!(writer instanceof avro.Type)) throw new DecodeError(`schema id ${id} is not an Avro schema`);
+    return writer;
   }
 }
 
