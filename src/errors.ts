@@ -43,7 +43,12 @@ export const ERROR_DOCS = {
   KOS_SCHEMA_UNKNOWN: {
     handling: 'dead-letter',
     meaning:
-      'The record names a schema id the registry does not know (an unknown id is remembered for 10 s).',
+      'The record names a schema id the registry does not know, still after a short wait (KOS_SCHEMA_PENDING); an unknown id is then remembered for 10 s.',
+  },
+  KOS_SCHEMA_PENDING: {
+    handling: 'wait',
+    meaning:
+      'The record names a schema id the registry does not know yet: its partition waits up to 3 s and asks again (a registry replica may lag its leader) before the record is dead-lettered as KOS_SCHEMA_UNKNOWN. At most 3 new ids a minute get this wait.',
   },
   KOS_DECODE_FAILED: {
     handling: 'dead-letter',
@@ -150,6 +155,13 @@ export class WireFormatError extends OrderSystemError {
 
 export class UnknownSchemaError extends OrderSystemError {
   readonly code = 'KOS_SCHEMA_UNKNOWN';
+}
+
+export class SchemaPendingError extends OrderSystemError {
+  readonly code = 'KOS_SCHEMA_PENDING';
+  override get dependency(): Dependency {
+    return 'registry';
+  }
 }
 
 export class DecodeError extends OrderSystemError {

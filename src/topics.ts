@@ -24,8 +24,14 @@ export const TOPICS: readonly TopicDefinition[] = [
     role: 'dlq',
     defaultName: 'orders-dlq',
     partitions: 1,
-    // Dead letters are kept longer than orders so there is time to inspect and replay them.
-    config: { 'cleanup.policy': 'delete', 'retention.ms': String(30 * 24 * 3600 * 1000) },
+    // Dead letters are kept longer than orders so there is time to inspect and replay them. Twice the
+    // broker's default record size: a dead letter of a whole batch that could not be read (up to the
+    // orders topic's limit, 1 MB by default) fits with its headers, uncut.
+    config: {
+      'cleanup.policy': 'delete',
+      'retention.ms': String(30 * 24 * 3600 * 1000),
+      'max.message.bytes': String(2 * 1_048_588),
+    },
     description: 'Dead-lettered orders: original key and value bytes plus diagnostic headers.',
   },
   {

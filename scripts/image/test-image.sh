@@ -118,8 +118,8 @@ pm image inspect --format '{{json .Config.ExposedPorts}}' "$PRODUCER_IMAGE" | gr
   die "the producer image does not EXPOSE 9465"
 # Only production dependencies and compiled code; the app user cannot write to /app
 # even where the root filesystem is not mounted read-only.
-# shellcheck disable=SC2016 # the script is expanded by the container's sh
 PATCHED_FILES="$(sed -n 's|^+++ b/\(node_modules/.*\)$|\1|p' patches/*.patch | sort -u | tr '\n' ' ')"
+# shellcheck disable=SC2016 # the script is expanded by the container's sh
 pm run --rm --network=none --user 10001:10001 --env PATCHED_FILES="$PATCHED_FILES" --entrypoint sh "$CONSUMER_IMAGE" -c '
   set -e
   # One command per line: set -e ignores a failure inside an && list unless it is the last command.

@@ -17,7 +17,7 @@ export function toRecord(topic: string, partition: number, message: KafkaMessage
     timestamp: message.timestamp,
     key: message.key,
     value: message.value,
-    headers: message.headers,
+    undecodableBatch: (message as KafkaMessage & { undecodableBatch?: unknown }).undecodableBatch,
   };
 }
 

@@ -7,6 +7,7 @@ import { DeadLetterPublisher } from '../adapters/kafka/dead-letter-publisher.js'
 import { DeadLetterWriter } from '../adapters/kafka/dead-letter-writer.js';
 import { LazyAdmin } from '../adapters/kafka/lazy-admin.js';
 import { assertAvroDecodingBounded } from '../adapters/registry/avro-guard.js';
+import { assertCodecsAvailable } from '../adapters/kafka/codecs.js';
 import { assertKafkajsIsHardened } from '../adapters/kafka/kafkajs-guard.js';
 import { timeBudget } from '../config/time-budget.js';
 import { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
@@ -98,6 +99,7 @@ export async function startConsumer(
   assertAvroDecodingBounded();
   // Nothing a client writes may take kafkajs minutes or crash it: headers, keys, batches it cannot read.
   assertKafkajsIsHardened();
+  assertCodecsAvailable();
   const logger =
     options.logger ??
     createLogger({ level: config.logLevel, format: config.logFormat, name: 'order-consumer' });

@@ -22,29 +22,23 @@ export interface IncomingRecord {
   readonly timestamp: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
-  /** The record's headers, as kafkajs gives them; read only for a batch that could not be decoded. */
-  readonly headers?: Readonly<Record<string, Buffer | string | (Buffer | string)[] | undefined>>;
+  /**
+   * Set on the one record that stands for a record batch kafkajs could not read (a codec it lacks, data
+   * that does not inflate, a decompression bomb): the `undecodableBatch` property of
+   * patches/kafkajs+2.2.4.patch, which no producer can set (a header could be forged).
+   */
+  readonly undecodableBatch?: unknown;
 }
 
-/**
- * The header kafkajs (patches/kafkajs+2.2.4.patch) puts on the one record that stands for a record
- * batch it could not read: a codec it lacks, data that does not inflate, a decompression bomb.
- */
-export const UNDECODABLE_BATCH_HEADER = 'kafkajs-undecodable-batch';
-
 /** Throws BatchUnreadableError when `record` stands for a batch that could not be read. */
-function assertReadable(record: IncomingRecord): void {
-  const marker = record.headers?.[UNDECODABLE_BATCH_HEADER];
-  if (marker === undefined) return;
-  let what = 'the record batch';
-  try {
-    const text = (Array.isArray(marker) ? marker[0] : marker)?.toString() ?? '{}';
-    const { firstOffset, lastOffset, reason } = JSON.parse(text) as Record<string, unknown>;
-    what = `the record batch at offsets ${String(firstOffset)}–${String(lastOffset)} (${String(reason)})`;
-  } catch {
-    // The description itself is unreadable: the offsets of the record still say where it was.
-  }
-  throw new BatchUnreadableError(`${what} cannot be read; dead-lettered as one record`);
+function assertReadable(record: { readonly undecodableBatch?: unknown }): void {
+  const batch = record.undecodableBatch;
+  if (batch === undefined) return;
+  const { firstOffset, lastOffset, compression, reason } = (batch ?? {}) as Record<string, unknown>;
+  throw new BatchUnreadableError(
+    `the ${String(compression)} record batch at offsets ${String(firstOffset)}–${String(lastOffset)} ` +
+      `cannot be read (${String(reason)}); its records section, as written, is the dead letter's value`,
+  );
 }
 
 export interface OrderDecoder {
@@ -215,7 +209,12 @@ export class OrderProcessor {
     let run: OrderRun | undefined;
     for (let index = from; index < last; index += 1) {
       const record = records[index];
-      if (record === undefined || !decoder.readGoodOrder(record.value, fields)) break;
+      if (
+        record === undefined ||
+        record.undecodableBatch !== undefined ||
+        !decoder.readGoodOrder(record.value, fields)
+      )
+        break;
       run ??= new OrderRun(startedAt, last - from);
       run.add(fields.priceCents, originMs(fields.createdAtMs, record.timestamp), record.offset, index);
     }

@@ -12,6 +12,8 @@ export interface RunRecord {
   /** ms since the epoch, as a decimal string (kafkajs's representation). */
   readonly timestamp: string;
   readonly value: Buffer | null;
+  /** Set on the record standing for a batch kafkajs could not read (see IncomingRecord). */
+  readonly undecodableBatch?: unknown;
 }
 
 /**

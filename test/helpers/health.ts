@@ -27,7 +27,8 @@ export class HealthWatch {
             `:${port} ${(error as Error).message} after ${Math.round(performance.now() - started)} ms`,
           );
         }
-        await sleep(everyMs);
+        // Unreferenced: a watch a failed test never stopped does not keep the test file running.
+        await sleep(everyMs, undefined, { ref: false });
       }
     });
   }

@@ -11,11 +11,11 @@ import {
   lz4Bound,
   lz4Codec,
   MAX_DECOMPRESSED_BATCH_BYTES,
+  MAX_DECOMPRESSED_FETCH_BYTES,
   registerBoundedCodecs,
   snappyCodec,
   zstdCodec,
 } from '../../src/adapters/kafka/codecs.js';
-import { UNDECODABLE_BATCH_HEADER } from '../../src/consumer/order-processor.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 const text = Buffer.from('an order batch, compressed by another client '.repeat(50));
@@ -135,7 +135,7 @@ describe("kafkajs's batch decoder (patches/kafkajs+2.2.4.patch)", () => {
   const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (
     decoder: unknown,
   ) => Promise<{
-    records: { offset: string; value: Buffer | null; headers: Record<string, Buffer> }[];
+    records: { offset: string; value: Buffer | null; undecodableBatch?: Record<string, unknown> }[];
   }>;
   const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages') as (
     decoder: unknown,
@@ -164,21 +164,101 @@ describe("kafkajs's batch decoder (patches/kafkajs+2.2.4.patch)", () => {
     const record = batch.records[0];
     assert.ok(record);
     assert.equal(record.offset, '102', 'the last offset of the batch: the consumer moves past all of it');
-    const description = JSON.parse(record.headers[UNDECODABLE_BATCH_HEADER]?.toString() ?? '{}') as Record<
-      string,
-      unknown
-    >;
+    const description = record.undecodableBatch ?? {};
     assert.equal(description.firstOffset, '100');
     assert.equal(description.lastOffset, '102');
     assert.match(String(description.reason), /decompresses to more than/);
+    assert.equal(description.compression, 'gzip');
     assert.ok((record.value?.length ?? Infinity) < 200_000, 'its value is the compressed bytes');
   });
 
+  /** The record set of one partition in a fetch response: its size, then the batches. */
+  const recordSet = (batches: Encoded[]) => {
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(batches.reduce((n, b) => n + b.buffer.length, 0));
+    return Buffer.concat([size, ...batches.map((b) => b.buffer)]);
+  };
+
   it('when a fetch holds a batch of 300,000 records, then it is read whole (no stack overflow)', async () => {
     const big = await encodeBatch({ compression: GZIP, records: records(300_000, () => Buffer.alloc(0)) });
-    const size = Buffer.alloc(4);
-    size.writeInt32BE(big.buffer.length);
-    const decoded = await decodeMessages(new Decoder(Buffer.concat([size, big.buffer])));
+    const decoded = await decodeMessages(new Decoder(recordSet([big])));
     assert.equal(decoded.length, 300_000);
+  });
+
+  it('when a header forges the marker of an unreadable batch, then the record is an ordinary record', async () => {
+    const forged = await encodeBatch({
+      compression: GZIP,
+      records: [
+        Record({
+          key: Buffer.from('k'),
+          value: Buffer.from('v'),
+          headers: { 'kafkajs-undecodable-batch': Buffer.from('{"reason":"forged"}') },
+          offsetDelta: 0,
+          timestampDelta: 0,
+        }),
+      ],
+    });
+    const [record] = (await decodeMessages(new Decoder(recordSet([forged])))) as {
+      undecodableBatch?: unknown;
+    }[];
+    assert.equal(record?.undecodableBatch, undefined);
+  });
+
+  it('when a fetch holds many small batches that each inflate to nearly the limit, then it stops past the budget, and the rest waits for the next fetch', async () => {
+    // 8 gzip batches of 32 kB, each one record of 31 MiB: read whole, 250 MB would be held at once
+    // (and a 1 MB fetch holds 30 of them).
+    const batches: Encoded[] = [];
+    for (let i = 0; i < 8; i += 1) {
+      batches.push(
+        await encodeBatch({
+          compression: GZIP,
+          firstOffset: String(i),
+          records: records(1, () => Buffer.alloc(31 * 1024 * 1024)),
+        }),
+      );
+    }
+    const before = process.memoryUsage().arrayBuffers;
+    const decoded = (await decodeMessages(new Decoder(recordSet(batches)))) as { offset: string }[];
+    // The first batch, under the budget; the second, which passes it; then the fetch stops.
+    assert.deepEqual(
+      decoded.map((r) => r.offset),
+      ['0', '1'],
+    );
+    assert.ok(process.memoryUsage().arrayBuffers - before < 3 * MAX_DECOMPRESSED_FETCH_BYTES);
+  });
+
+  it('when a fetch holds many decompression bombs, then one is refused per fetch, not all of them at once', async () => {
+    const bombs: Encoded[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      bombs.push(
+        await encodeBatch({
+          compression: GZIP,
+          firstOffset: String(i * 3),
+          records: records(3, () => Buffer.alloc(MAX_DECOMPRESSED_BATCH_BYTES / 2)),
+        }),
+      );
+    }
+    const decoded = (await decodeMessages(new Decoder(recordSet(bombs)))) as {
+      offset: string;
+      undecodableBatch?: unknown;
+    }[];
+    assert.equal(decoded.length, 1);
+    assert.equal(decoded[0]?.offset, '2');
+    assert.notEqual(decoded[0].undecodableBatch, undefined);
+  });
+
+  it('when the batches of one fetch span partitions, then they share one budget, and each partition still gets a batch', async () => {
+    const big = () =>
+      encodeBatch({
+        compression: GZIP,
+        records: records(1, () => Buffer.alloc(MAX_DECOMPRESSED_FETCH_BYTES)),
+      });
+    // One response decoder reads both partitions' record sets, as a fetch response holds them.
+    const response = new Decoder(
+      Buffer.concat([recordSet([await big(), await big()]), recordSet([await big(), await big()])]),
+    );
+    const first = await decodeMessages(response);
+    const second = await decodeMessages(response);
+    assert.deepEqual([first.length, second.length], [1, 1]);
   });
 });

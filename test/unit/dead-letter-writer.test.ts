@@ -158,6 +158,30 @@ describe('dead-letter writer', () => {
     assert.ok(took >= 250 && took < 2000, `${took} ms`);
   });
 
+  it('when the deadline passes before the send (a slow topic lookup), then nothing is sent later', async () => {
+    let answerLookup: () => void = () => undefined;
+    const lookedUp = new Promise<void>((resolve) => (answerLookup = resolve));
+    const sends: Message[] = [];
+    const admin = {
+      listTopics: async () => {
+        await lookedUp;
+        return [TOPIC];
+      },
+      describeConfigs: () => Promise.reject(brokerError('TOPIC_AUTHORIZATION_FAILED')),
+    };
+    const lazyAdmin = { get: () => Promise.resolve(admin) } as unknown as LazyAdmin;
+    const writer = new DeadLetterWriter(TOPIC, lazyAdmin, 100, logger);
+    await assert.rejects(
+      writer.write((m) => Promise.resolve(sends.push(m)), record(10), headers),
+      (error: unknown) => error instanceof DeadLetterUnwritableError && !error.inDoubt,
+    );
+    // The lookup answers after the deadline; the abandoned write goes on until it would send.
+    answerLookup();
+    await lookedUp;
+    for (let i = 0; i < 10; i += 1) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(sends.length, 0, 'the record will be written again by its next try: one letter only');
+  });
+
   it('when the broker refuses the topic (not authorised), then the error is not in doubt', async () => {
     const { lazyAdmin } = brokerStandIn({});
     const writer = new DeadLetterWriter(TOPIC, lazyAdmin, 1000, logger);

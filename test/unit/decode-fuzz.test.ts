@@ -113,7 +113,10 @@ const TYPES = Object.fromEntries(
 ) as Record<string, avro.Type>;
 
 function codecWithWriters(): OrderCodec {
-  return new OrderCodec(registryStandIn({ schemas: WRITERS }).registry);
+  // Unknown ids are refused at once: the wait for an id not found yet is not decoding's business.
+  return new OrderCodec(registryStandIn({ schemas: WRITERS }).registry, {
+    writerSchemas: { pendingGraceMs: 0 },
+  });
 }
 
 /** A valid value of writer `id`, from the random source. */

@@ -61,6 +61,7 @@ describe("kafkajs's default partitioner (patches/kafkajs+2.2.4.patch)", () => {
       headers: true,
       unreadableBatches: true,
       largeBatches: true,
+      fetchBudget: true,
       idleQueues: true,
     });
   });

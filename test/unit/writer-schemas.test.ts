@@ -8,11 +8,17 @@ import { frame, loadOrderSchema, OrderCodec } from '../../src/adapters/registry/
 import { registryApi } from '../../src/adapters/registry/registry-api.js';
 import { createSchemaRegistry } from '../../src/adapters/registry/schema-registry-client.js';
 import { registerSchema } from '../../src/adapters/registry/subject-registration.js';
-import { WriterSchemas } from '../../src/adapters/registry/writer-schemas.js';
+import {
+  MAX_SCHEMA_REFERENCES,
+  SCHEMA_PENDING_GRACE_MS,
+  SCHEMA_PENDING_GRACES_PER_MINUTE,
+  WriterSchemas,
+} from '../../src/adapters/registry/writer-schemas.js';
 import {
   DecodeError,
   RegistryAuthError,
   RegistryUnavailableError,
+  SchemaPendingError,
   UnknownSchemaError,
 } from '../../src/errors.js';
 import { registryError, registryStandIn } from '../helpers/registry-stand-in.js';
@@ -43,7 +49,11 @@ describe('writer schemas by id (bounded cache)', () => {
   it('when the registry does not know an id, then that is believed briefly: one lookup for a flood, another after the TTL', async () => {
     let now = 0;
     const { registry, calls } = answering(notFound);
-    const schemas = new WriterSchemas(registry, readerType, { unknownTtlMs: 10_000, now: () => now });
+    const schemas = new WriterSchemas(registry, readerType, {
+      unknownTtlMs: 10_000,
+      pendingGraceMs: 0,
+      now: () => now,
+    });
     for (let i = 0; i < 100; i += 1) await assert.rejects(schemas.resolve(9), UnknownSchemaError);
     assert.deepEqual(calls, [9]);
     now = 10_001;
@@ -51,10 +61,57 @@ describe('writer schemas by id (bounded cache)', () => {
     assert.deepEqual(calls, [9, 9]);
   });
 
+  it('when an id is not found yet (a registry replica behind its leader), then its record waits, and decodes once the schema is there', async () => {
+    let now = 0;
+    let registered = false;
+    const { registry, calls } = answering(() => (registered ? schemaAnswer() : notFound()));
+    const schemas = new WriterSchemas(registry, readerType, { now: () => now });
+    await assert.rejects(schemas.resolve(9), (error: unknown) => {
+      assert.ok(error instanceof SchemaPendingError, String(error));
+      assert.equal(error.handling, 'wait');
+      assert.equal(error.dependency, 'registry');
+      return true;
+    });
+    now = 1000;
+    await assert.rejects(schemas.resolve(9), SchemaPendingError);
+    registered = true;
+    now = 2000;
+    await schemas.resolve(9);
+    assert.deepEqual(calls, [9, 9, 9], 'each wait asks again: "not found yet" is not cached');
+  });
+
+  it('when an id stays unknown past the grace, then its record is dead-lettered, and the id is not given another grace', async () => {
+    let now = 0;
+    const { registry } = answering(notFound);
+    const schemas = new WriterSchemas(registry, readerType, { unknownTtlMs: 10_000, now: () => now });
+    await assert.rejects(schemas.resolve(9), SchemaPendingError);
+    now = SCHEMA_PENDING_GRACE_MS;
+    await assert.rejects(schemas.resolve(9), UnknownSchemaError);
+    now += 10_001; // the refusal expired: asked again, refused at once
+    await assert.rejects(schemas.resolve(9), UnknownSchemaError);
+  });
+
+  it('when a writer names a new unknown id in every record, then only a few ids a minute get a grace', async () => {
+    let now = 0;
+    const { registry } = answering(notFound);
+    const schemas = new WriterSchemas(registry, readerType, { now: () => now });
+    const outcomes = [];
+    for (let id = 100; id < 110; id += 1) {
+      outcomes.push(await schemas.resolve(id).catch((error: unknown) => (error as Error).constructor.name));
+    }
+    assert.deepEqual(outcomes, [
+      ...Array<string>(SCHEMA_PENDING_GRACES_PER_MINUTE).fill('SchemaPendingError'),
+      ...Array<string>(10 - SCHEMA_PENDING_GRACES_PER_MINUTE).fill('UnknownSchemaError'),
+    ]);
+    now = 60_001;
+    await assert.rejects(schemas.resolve(200), SchemaPendingError, 'a new minute, new graces');
+  });
+
   it('when unknown ids flood in, then the refusals kept stay bounded too', async () => {
     const { registry } = answering(notFound);
     const schemas = new WriterSchemas(registry, readerType, { maxEntries: 10 });
-    for (let id = 0; id < 1000; id += 1) await assert.rejects(schemas.resolve(id), UnknownSchemaError);
+    // The first three new ids of the minute get a grace (SchemaPendingError); all the others are refused.
+    for (let id = 0; id < 1000; id += 1) await assert.rejects(schemas.resolve(id));
     assert.ok(schemas.size <= 10, `${schemas.size} kept`);
   });
 
@@ -106,6 +163,72 @@ describe('writer schemas by id (bounded cache)', () => {
       assert.deepEqual(calls, [4], 'the refusal is remembered: a schema id never changes');
     });
   }
+
+  describe('a writer schema with references', () => {
+    // A writer whose extra field is a named type defined under another subject, as registries hold them.
+    const customer = {
+      type: 'record',
+      name: 'Customer',
+      namespace: 'shop',
+      fields: [{ name: 'id', type: 'string' }],
+    };
+    const order = loadOrderSchema() as unknown as { fields: unknown[] };
+    const withCustomer = {
+      ...order,
+      fields: [...order.fields, { name: 'customer', type: 'shop.Customer', default: { id: '' } }],
+    };
+    const main = {
+      schema: JSON.stringify(withCustomer),
+      references: [{ name: 'shop.Customer', subject: 'shop-customer', version: 1 }],
+    };
+
+    it('when the referenced schemas are there, then the writer resolves against ours', async () => {
+      const { registry, versionCalls } = registryStandIn({
+        answer: () => Promise.resolve(main),
+        versions: { 'shop-customer@1': { schema: JSON.stringify(customer) } },
+      });
+      const schemas = new WriterSchemas(registry, readerType);
+      const resolution = await schemas.resolve(12);
+      assert.notEqual(resolution.resolver, undefined);
+      assert.deepEqual(versionCalls, ['shop-customer@1']);
+    });
+
+    it('when a proxy answers for a referenced schema, then the id waits, and is asked again', async () => {
+      let proxied = true;
+      const { registry } = registryStandIn({
+        answer: () => Promise.resolve(main),
+        answerVersion: () =>
+          Promise.resolve(proxied ? '<html>502 Bad Gateway</html>' : { schema: JSON.stringify(customer) }),
+      });
+      const schemas = new WriterSchemas(registry, readerType);
+      await assert.rejects(schemas.resolve(12), RegistryUnavailableError);
+      proxied = false;
+      await schemas.resolve(12);
+    });
+
+    it('when a referenced schema does not parse, then the id is refused for good', async () => {
+      const { registry } = registryStandIn({
+        answer: () => Promise.resolve(main),
+        versions: { 'shop-customer@1': { schema: '{"type": "recrod"}' } },
+      });
+      const schemas = new WriterSchemas(registry, readerType);
+      await assert.rejects(schemas.resolve(12), DecodeError);
+    });
+
+    it('when references form an endless chain, then the id is refused after a bounded number of lookups', async () => {
+      const { registry, versionCalls } = registryStandIn({
+        answer: () => Promise.resolve(main),
+        answerVersion: (_subject, version) =>
+          Promise.resolve({
+            schema: JSON.stringify(customer),
+            references: [{ name: 'x', subject: 'chain', version: version + 1 }],
+          }),
+      });
+      const schemas = new WriterSchemas(registry, readerType);
+      await assert.rejects(schemas.resolve(12), DecodeError);
+      assert.ok(versionCalls.length <= MAX_SCHEMA_REFERENCES + 1, `${versionCalls.length} lookups`);
+    });
+  });
 
   it('when a writer schema is deeply nested, then the codec refuses it as a decode failure, in bounded time', async () => {
     // 20,000 nested arrays: deeper than avsc's recursive parser can go. Built as the text the registry

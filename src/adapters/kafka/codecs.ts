@@ -1,4 +1,5 @@
 import { promisify } from 'node:util';
+import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import kafkajs from 'kafkajs';
 import { compressFrameSync as lz4Compress, decompressFrameSync as lz4Decompress } from 'lz4-napi';
@@ -6,6 +7,7 @@ import { compressSync as snappyCompress, uncompressSync as snappyUncompress } fr
 
 // kafkajs is CommonJS, and Node's ESM loader sees only some of its named exports: these come from the default.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
+const require = createRequire(import.meta.url);
 
 /**
  * The most bytes one record batch may decompress to. A batch is at most max.message.bytes compressed
@@ -15,11 +17,23 @@ const { CompressionCodecs, CompressionTypes } = kafkajs;
  */
 export const MAX_DECOMPRESSED_BATCH_BYTES = 32 * 1024 * 1024;
 
+/**
+ * The most bytes the batches of one fetch response may decompress to before the rest of it is left for
+ * the next fetch (at least one batch per partition is always read). Records keep their batch's buffer
+ * alive until they are processed, so this, not the per-batch limit alone, bounds a consumer's memory:
+ * about this plus one batch per partition of the fetch.
+ */
+export const MAX_DECOMPRESSED_FETCH_BYTES = MAX_DECOMPRESSED_BATCH_BYTES;
+
 /** A batch that would decompress past MAX_DECOMPRESSED_BATCH_BYTES. */
 export class DecompressionLimitError extends RangeError {
-  constructor(codec: string, limit = MAX_DECOMPRESSED_BATCH_BYTES) {
+  /** What inflating it cost before it was refused, for the fetch's budget (patches/kafkajs+2.2.4.patch). */
+  readonly decompressedBytes: number;
+
+  constructor(codec: string, limit = MAX_DECOMPRESSED_BATCH_BYTES, spent = limit) {
     super(`a ${codec} record batch decompresses to more than ${limit} bytes`);
     this.name = 'DecompressionLimitError';
+    this.decompressedBytes = spent;
   }
 }
 
@@ -72,7 +86,8 @@ export const snappyCodec: Codec = {
       }
     } else blocks.push(buffer);
     const total = blocks.reduce((n, b) => n + snappyLength(b), 0);
-    if (total > MAX_DECOMPRESSED_BATCH_BYTES) return Promise.reject(new DecompressionLimitError('snappy'));
+    if (total > MAX_DECOMPRESSED_BATCH_BYTES)
+      return Promise.reject(new DecompressionLimitError('snappy', MAX_DECOMPRESSED_BATCH_BYTES, 0));
     return Promise.resolve(Buffer.concat(blocks.map((b) => snappyUncompress(b) as Buffer)));
   },
 };
@@ -112,7 +127,7 @@ export const lz4Codec: Codec = {
   compress: (encoder) => Promise.resolve(lz4Compress(encoder.buffer)),
   decompress(buffer) {
     if (lz4Bound(buffer) > MAX_DECOMPRESSED_BATCH_BYTES)
-      return Promise.reject(new DecompressionLimitError('lz4'));
+      return Promise.reject(new DecompressionLimitError('lz4', MAX_DECOMPRESSED_BATCH_BYTES, 0));
     return Promise.resolve(lz4Decompress(buffer));
   },
 };
@@ -131,6 +146,7 @@ const zstdDecompress = typeof zlib.zstdDecompress === 'function' ? promisify(zli
 export const zstdCodec: Codec = {
   compress: () => Promise.reject(new Error('zstd is read, never written, by this application')),
   async decompress(buffer) {
+    // assertCodecsAvailable() keeps a consumer from starting without it.
     if (!zstdDecompress) throw new Error(`zstd needs Node >= 22.15; this is Node ${process.version}`);
     try {
       return await zstdDecompress(buffer, {
@@ -148,7 +164,8 @@ export const zstdCodec: Codec = {
 /**
  * Gives kafkajs a reader for every compression codec Kafka has, each bounded: kafkajs 2.2.4 reads only
  * gzip (unbounded), and any snappy, lz4 or zstd batch, as the Java client and librdkafka write them,
- * crashed the consumer for good. Idempotent; kafkajs keeps its codecs in a module-wide table.
+ * crashed the consumer for good. Also bounds what one fetch response may decompress
+ * (MAX_DECOMPRESSED_FETCH_BYTES). Idempotent; kafkajs keeps its codecs in a module-wide table.
  */
 export function registerBoundedCodecs(): void {
   const table = CompressionCodecs as unknown as Record<number, () => Codec>;
@@ -156,4 +173,21 @@ export function registerBoundedCodecs(): void {
   table[CompressionTypes.Snappy] = () => snappyCodec;
   table[CompressionTypes.LZ4] = () => lz4Codec;
   table[CompressionTypes.ZSTD] = () => zstdCodec;
+  installedFetchDecoder().maxDecompressedBytesPerFetch = MAX_DECOMPRESSED_FETCH_BYTES;
+}
+
+/** kafkajs's decoder of one partition's batches in a fetch response, with its budget (patched). */
+export function installedFetchDecoder(): { maxDecompressedBytesPerFetch?: number } {
+  return require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages') as {
+    maxDecompressedBytesPerFetch?: number;
+  };
+}
+
+/** Throws unless this Node can read every codec: zstd needs Node's libzstd (Node >= 22.15). */
+export function assertCodecsAvailable(): void {
+  if (!zstdDecompress) {
+    throw new Error(
+      `Node ${process.version} cannot read zstd record batches (node:zlib has zstd from Node 22.15): run Node 24, the images' version`,
+    );
+  }
 }

@@ -19,6 +19,17 @@ const LIMIT_TTL_MS = 5 * 60_000;
 /** How long "the DLQ topic exists" is believed; a failed write asks again at once. */
 const EXISTS_TTL_MS = 30_000;
 
+/** How far one write got, for its failure's classification. */
+interface WriteProgress {
+  /** The send began: the letter may land. */
+  sending: boolean;
+  /** The deadline passed: nothing may be sent any more. */
+  abandoned: boolean;
+  maxBytes: number;
+  /** The topic limit this write read. */
+  limit: number | undefined;
+}
+
 /** Sends one dead letter, in a plain producer or in the open transaction. */
 export type SendDeadLetter = (message: Message) => Promise<unknown>;
 
@@ -54,7 +65,12 @@ export class DeadLetterWriter {
    * still land (no answer, or a failure that is not a refusal).
    */
   async write(send: SendDeadLetter, record: IncomingRecord, headers: Record<string, Buffer>): Promise<void> {
-    const started = { sending: false, maxBytes: MIN_RECORD_BYTES };
+    const started: WriteProgress = {
+      sending: false,
+      abandoned: false,
+      maxBytes: MIN_RECORD_BYTES,
+      limit: undefined,
+    };
     try {
       await withDeadline(
         this.#write(send, record, headers, started),
@@ -62,6 +78,9 @@ export class DeadLetterWriter {
         `writing a dead letter to ${this.topic}`,
       );
     } catch (error) {
+      // A write that ran out of time before its send must never send later: the record's next try
+      // writes the letter again, and two would land.
+      started.abandoned = true;
       throw this.#failure(error, started);
     }
   }
@@ -70,13 +89,15 @@ export class DeadLetterWriter {
     send: SendDeadLetter,
     record: IncomingRecord,
     headers: Record<string, Buffer>,
-    started: { sending: boolean; maxBytes: number },
+    started: WriteProgress,
   ): Promise<void> {
     // A send to a missing topic would retry in the background for minutes and might land later, a
     // duplicate: look first, and say plainly that the topic is missing.
     await this.#assertTopicExists();
-    started.maxBytes = Math.max(MIN_RECORD_BYTES, Math.min(await this.#topicLimit(), this.#learnedMax));
+    started.limit = await this.#topicLimit();
+    started.maxBytes = Math.max(MIN_RECORD_BYTES, Math.min(started.limit, this.#learnedMax));
     const letter = fitDeadLetter(record.key, record.value, headers, started.maxBytes);
+    if (started.abandoned) return;
     started.sending = true;
     await send({ key: letter.key, value: letter.value, headers: letter.headers });
   }
@@ -84,15 +105,16 @@ export class DeadLetterWriter {
   /** The compression of every dead-letter send. */
   static readonly compression = CompressionTypes.GZIP;
 
-  #failure(error: unknown, started: { sending: boolean; maxBytes: number }): DeadLetterUnwritableError {
+  #failure(error: unknown, started: WriteProgress): DeadLetterUnwritableError {
     this.#existsAt = undefined;
     if (error instanceof DeadLetterUnwritableError) return error;
     const detail = error instanceof OrderSystemError ? error.message : describeKafkaError(error);
     if (isTooLarge(error)) {
       // The topic's limit was not what we read (or could not read): try again with half the room, and
       // read the limit again, in case it was just changed.
+      // Under the limit this write read (another write may have cleared the cached one meanwhile).
       this.#learnedMax = Math.max(MIN_RECORD_BYTES, Math.floor(started.maxBytes / 2));
-      this.#learnedUnder = this.#limit?.bytes;
+      this.#learnedUnder = started.limit;
       this.#limit = undefined;
     }
     if (isTopicRefusal(error)) {

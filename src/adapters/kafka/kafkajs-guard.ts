@@ -39,6 +39,7 @@ export function installedRequestQueue(): new (options: Record<string, unknown>) 
  * - a batch that cannot be read (a codec kafkajs lacks, a decompression bomb) failed the whole fetch
  *   and crashed the consumer for good; it now becomes one record that the consumer dead-letters;
  * - a batch of some 100,000 records overflowed the stack (one argument per record);
+ * - a fetch of many small batches that each inflate to the limit held them all in memory at once;
  * and, not hostile but always there: every connection checked its empty request queue every
  * millisecond, for ever (a Node 24 warning each time).
  * Patched and unpatched differ in time, or in what happens on a failure, and a startup check that
@@ -49,6 +50,7 @@ export function kafkajsIsHardened(): {
   headers: boolean;
   unreadableBatches: boolean;
   largeBatches: boolean;
+  fetchBudget: boolean;
   idleQueues: boolean;
 } {
   const { batch, partition } = installedBatchDecoders();
@@ -61,6 +63,7 @@ export function kafkajsIsHardened(): {
     largeBatches: partition
       .toString()
       .includes('for (const record of recordBatch.records) records.push(record)'),
+    fetchBudget: partition.toString().includes('decodeMessages.maxDecompressedBytesPerFetch'),
     idleQueues: String(
       (installedRequestQueue().prototype as { scheduleCheckPendingRequests?: unknown })
         .scheduleCheckPendingRequests,
@@ -73,6 +76,7 @@ const WHAT_FAILS = {
   headers: 'take minutes to read a record with many headers',
   unreadableBatches: 'crash on a batch it cannot decompress',
   largeBatches: 'fail on a batch of many records',
+  fetchBudget: 'inflate a whole fetch of decompression bombs at once',
   idleQueues: 'poll every idle connection every millisecond',
 } as const;
 

@@ -16,6 +16,8 @@ export interface RegistrySubjectApi {
   updateConfig(params: { subject: string; body: { compatibility: string } }): Promise<Response<unknown>>;
   registered(params: { subject: string; body: { schema: string } }): Promise<Response<{ id: number }>>;
   register(params: { subject: string; body: { schema: string } }): Promise<Response<{ id: number }>>;
+  /** GET /subjects/{subject}/versions/{version}: a referenced schema, unparsed. */
+  version(params: { subject: string; version: number }): Promise<Response<unknown>>;
 }
 
 /** GET /schemas/ids/{id}: what the registry answers, unparsed (a proxy in front of it may answer anything). */
@@ -38,7 +40,7 @@ export function registryApi(registry: SchemaRegistry): {
     }
   ).api;
   const subject = api?.Subject;
-  for (const name of ['config', 'updateConfig', 'registered', 'register'] as const) {
+  for (const name of ['config', 'updateConfig', 'registered', 'register', 'version'] as const) {
     if (typeof subject?.[name] !== 'function') {
       throw new TypeError(`the schema registry client has no Subject.${name} resource (library changed?)`);
     }
