@@ -8,10 +8,9 @@ set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 trap 'echo "::error:: 60-helm.sh failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
-HELM3_VERSION=v3.22.0
-# The oldest Helm the chart claims (README: Helm 3.18+), so the claim is tested, not assumed.
-HELM3_MIN_VERSION=v3.18.4
-HELM4_VERSION=v4.3.1
+# Helm 3, the oldest Helm 3 the chart claims, and Helm 4: scripts/helm-binaries.sh.
+# shellcheck source=scripts/helm-binaries.sh
+source scripts/helm-binaries.sh
 # Strict JSON schemas of Kubernetes, shipped by this PyPI package; we validate against the oldest
 # Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest the package has.
 K8S_SCHEMA_PACKAGE=kubernetes-validate==1.37.0
@@ -25,20 +24,6 @@ SCHEMAS="$PWD/.cache/k8s-schemas"
 SHARED_SCHEMAS="$(cd .. && pwd)/shared/schemas/k8s"
 
 log() { printf -- '--- %s\n' "$*"; }
-
-# go install builds helm from source; the version string is baked into the file name marker so a
-# version bump reinstalls.
-install_helm() {
-  local module=$1 version=$2 target=$3
-  if [ -x "$BIN/$target" ] && [ -e "$BIN/.$target-$version" ]; then return; fi
-  log "installing helm $version (go install $module) into .cache/bin/$target"
-  local tmp
-  tmp=$(mktemp -d)
-  GOBIN="$tmp" GOFLAGS=-buildvcs=false go install -trimpath -ldflags '-s -w' "$module@$version"
-  mv "$tmp/helm" "$BIN/$target"
-  rm -rf "$tmp" "$BIN/.$target-"*
-  touch "$BIN/.$target-$version"
-}
 
 fetch_k8s_schemas() {
   local missing=0 v
@@ -66,11 +51,11 @@ mkdir -p "$BIN" "$OUT"
 [ -d "$SHARED_SCHEMAS/strimzi" ] || { echo "::error:: CRD schemas not found at $SHARED_SCHEMAS" >&2; exit 1; }
 
 # The builds run at once: each is mostly waiting on one core.
-install_helm helm.sh/helm/v3/cmd/helm "$HELM3_VERSION" helm &
+install_helm helm &
 helm3_job=$!
-install_helm helm.sh/helm/v3/cmd/helm "$HELM3_MIN_VERSION" helm3-min &
+install_helm helm3-min &
 helm3_min_job=$!
-install_helm helm.sh/helm/v4/cmd/helm "$HELM4_VERSION" helm4 &
+install_helm helm4 &
 helm4_job=$!
 fetch_k8s_schemas
 wait "$helm3_job"

@@ -134,7 +134,17 @@ export async function startConsumer(
     config.ordersTopic,
     (partitions) => {
       bus.emit('partitions.assigned', { partitions });
-      logger.info({ partitions }, `Assigned partitions of ${config.ordersTopic}: [${partitions.join(', ')}]`);
+      if (partitions.length > 0)
+        logger.info(
+          { partitions },
+          `Assigned partitions of ${config.ordersTopic}: [${partitions.join(', ')}]`,
+        );
+      // More consumers than partitions (a kubectl scale past the topic's partitions): say why it does nothing.
+      else
+        logger.warn(
+          { partitions },
+          `No partition of ${config.ordersTopic} assigned: this consumer stays idle until one is free (the group has more members than the topic has partitions)`,
+        );
     },
     () => {
       bus.emit('rebalance');

@@ -118,7 +118,14 @@ export async function runProducer(config: AppConfig, options: ProducerOptions = 
       .disconnect()
       .catch((error: unknown) => logger.warn({ err: error }, 'producer disconnect failed'));
     logger.info(
-      { acknowledged: totals.acknowledged, failed: totals.failed, invalid: totals.invalid },
+      // The valid orders and their sum are what the consumers' /stats must add up to, to the cent.
+      {
+        acknowledged: totals.acknowledged,
+        failed: totals.failed,
+        invalid: totals.invalid,
+        valid: totals.valid,
+        validSum: formatCents(totals.validSum),
+      },
       `Producer finished: ${totals.acknowledged} acknowledged (${totals.invalid} deliberately invalid), ${totals.failed} failed`,
     );
     if (config.pushgatewayUrl)

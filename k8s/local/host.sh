@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# What the local cluster changes on the host, recorded before `up` changes it and undone by `down`.
+# The kubelet sets kernel sysctls, the bridge plugin turns on forwarding, kube-proxy, the kubelet
+# and the CNI plugins add KUBE-* and CNI-* iptables chains, and the kubelet, containerd and libcni
+# use a few fixed paths outside .k8s. Sourced by cluster.sh.
+
+HOST_BEFORE="$K8S_STATE/host-before"
+TOUCHED_SYSCTLS=(kernel.panic kernel.panic_on_oops vm.overcommit_memory net.ipv4.ip_forward
+  net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables)
+# Fixed paths of the kubelet, containerd and libcni (the rest lives under .k8s).
+FIXED_PATHS=(/var/lib/kubelet /var/log/containers /var/log/pods /run/containerd /var/lib/cni/results
+  /var/lib/cni/networks/kos-local /run/netns)
+CGROUP_TREES=(kubepods k8s.io)
+TABLES=(filter nat mangle raw)
+
+# One table's user chains and rules (the default ACCEPT policies of built-in chains are left out, so an
+# empty table that a listing loaded reads as no table at all).
+rules() { # iptables|ip6tables table
+  { "$1" -t "$2" -S 2>/dev/null || true; } | { grep -vE '^-P [A-Z]+ ACCEPT$' || true; }
+}
+
+sysctl_value() { sysctl -n "$1" 2>/dev/null || echo absent; }
+
+# The parts of the host state `down` must leave as they were (also what the tests compare).
+host_state() {
+  local s t
+  for s in "${TOUCHED_SYSCTLS[@]}"; do echo "sysctl $s=$(sysctl_value "$s")"; done
+  for t in iptables ip6tables; do
+    for table in "${TABLES[@]}"; do rules "$t" "$table" | sed "s/^/$t $table /"; done
+  done
+  ip -o link show | awk -F': ' '{ print "link " $2 }' | sed 's/@.*//' | grep -E "^link ($CNI_BRIDGE|veth)" || true
+  { ip netns list 2>/dev/null || true; } | awk '{ print "netns " $1 }'
+  awk '{ print $2 }' /proc/mounts |
+    grep -E "^($K8S_STATE/|/var/lib/kubelet|/run/containerd|/run/netns/)" | sed 's/^/mount /' || true
+  for p in "${FIXED_PATHS[@]}"; do [ -e "$p" ] && echo "path $p"; done
+  for t in "${CGROUP_TREES[@]}"; do
+    for d in /sys/fs/cgroup/*/"$t" /sys/fs/cgroup/"$t"; do [ -d "$d" ] && echo "cgroup $d"; done
+  done
+  return 0
+}
+
+# Recorded once, before the first `up` changes anything; kept until `down` has undone it all.
+record_host() {
+  [ -s "$HOST_BEFORE" ] && return 0
+  mkdir -p "$K8S_STATE"
+  host_state >"$HOST_BEFORE.partial"
+  mv "$HOST_BEFORE.partial" "$HOST_BEFORE"
+}
+
+# Removes the rules and chains that are ours (they name KUBE-*, CNI-*, our bridge or the pod network)
+# and were not there before up: a chain that another tool (podman) had made stays.
+remove_new_rules() { # iptables|ip6tables
+  local tool=$1 table line chain
+  local ours="(KUBE|CNI)-|$CNI_BRIDGE|${POD_CIDR%.*}\\."
+  for table in "${TABLES[@]}"; do
+    while read -r line; do
+      grep -qxF "$tool $table $line" "$HOST_BEFORE" && continue
+      eval "$tool -t $table -D ${line#-A }" 2>/dev/null || true
+    done < <(rules "$tool" "$table" | grep -E '^-A ' | grep -E -- "$ours" | tac)
+    while read -r chain; do
+      grep -qxF "$tool $table -N $chain" "$HOST_BEFORE" || "$tool" -t "$table" -X "$chain" 2>/dev/null || true
+    done < <(rules "$tool" "$table" | awk '$1 == "-N" { print $2 }' | grep -E '^(KUBE|CNI)-')
+  done
+}
+
+# Undoes what the cluster changed, comparing with the record; prints what could not be restored.
+restore_host() {
+  [ -s "$HOST_BEFORE" ] || return 0
+  local line name value p m
+  while read -r line; do
+    name="${line#sysctl }"
+    value="${name#*=}"
+    name="${name%%=*}"
+    [ "$value" = absent ] && continue
+    [ "$(sysctl_value "$name")" = "$value" ] || sysctl -qw "$name=$value" || true
+  done < <(grep '^sysctl ' "$HOST_BEFORE")
+  if [ -x "$K8S_BIN/kube-proxy" ]; then
+    "$K8S_BIN/kube-proxy" --cleanup >>"$K8S_LOGS/kube-proxy.log" 2>&1 || true
+  fi
+  remove_new_rules iptables
+  remove_new_rules ip6tables
+  for name in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
+    grep -qx "netns $name" "$HOST_BEFORE" || ip netns delete "$name" 2>/dev/null || true
+  done
+  ip link show "$CNI_BRIDGE" >/dev/null 2>&1 && ip link delete "$CNI_BRIDGE"
+  # Mounts under our state and the fixed paths, innermost first.
+  while read -r m; do
+    grep -qx "mount $m" "$HOST_BEFORE" && continue
+    case "$m" in
+      "$K8S_STATE"/* | /var/lib/kubelet/* | /run/containerd/* | /run/netns/*) umount -l "$m" 2>/dev/null || true ;;
+    esac
+  done < <(awk '{ print $2 }' /proc/mounts | sort -r)
+  for p in "${FIXED_PATHS[@]}"; do
+    grep -qx "path $p" "$HOST_BEFORE" || rm -rf "$p"
+  done
+  for t in "${CGROUP_TREES[@]}"; do
+    for p in /sys/fs/cgroup/*/"$t" /sys/fs/cgroup/"$t"; do
+      [ -d "$p" ] || continue
+      grep -qx "cgroup $p" "$HOST_BEFORE" && continue
+      find "$p" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
+  done
+  local left
+  left="$(diff <(sort "$HOST_BEFORE") <(host_state | sort) || true)"
+  if [ -n "$left" ]; then
+    klog "the host differs from before up:"
+    printf '%s\n' "$left" >&2
+    return 1
+  fi
+  rm -f "$HOST_BEFORE"
+}

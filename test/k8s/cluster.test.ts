@@ -1,0 +1,301 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { waitUntil } from '../helpers/wait.js';
+import { deadLetterOrigins, duplicates } from './dead-letters.js';
+import {
+  CONSUMER,
+  HELM3,
+  HELM4,
+  helm,
+  isReady,
+  jsonLogs,
+  kubectl,
+  kubectlJson,
+  NAMESPACE,
+  pods,
+  PRODUCER_JOB,
+  readyConsumers,
+  RELEASE,
+  ROOT,
+  sh,
+  shLive,
+  stats,
+  type Pod,
+} from './kube.js';
+import { parseCents } from '../../src/domain/money.js';
+import { Ledger, producerRun, startProducer, waitForExactStats } from './ledger.js';
+
+const CLUSTER = path.join(ROOT, 'k8s/local/cluster.sh');
+const CHART = path.join(ROOT, 'charts/kafka-order-system');
+const LOCAL_VALUES = path.join(ROOT, 'k8s/local/values.yaml');
+const ledger = new Ledger();
+let nextOrderId = 1_000_000;
+let hostBefore = '';
+
+/** Another producer run of 2,000 orders at 100/s (20 s): long enough to scale or restart under it. */
+async function produceWhile(name: string, action: () => Promise<void>): Promise<void> {
+  const job = await startProducer(name, {
+    ORDER_COUNT: '2000',
+    ORDER_RATE: '100',
+    START_ORDER_ID: String(nextOrderId),
+    PRODUCER_SEED: String(nextOrderId),
+  });
+  nextOrderId += 10_000;
+  await waitUntil(`job/${job} to have a running pod`, async () =>
+    (await pods(`job-name=${job}`)).some((p) => p.status.phase === 'Running'),
+  );
+  await action();
+  ledger.add(await producerRun(job));
+  await kubectl(['-n', NAMESPACE, 'delete', 'job', job, '--wait=false']);
+}
+
+async function rolledOut(replicas: number): Promise<void> {
+  await kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${CONSUMER}`, '--timeout=240s'], 250_000);
+  await waitUntil(
+    `${replicas} Ready consumers`,
+    async () => (await readyConsumers()).length === replicas,
+    120_000,
+    500,
+  );
+}
+
+/** Every dead letter appears once, and there are as many as the producers wrote invalid orders. */
+async function assertDeadLettersOnce(): Promise<void> {
+  const origins = await deadLetterOrigins();
+  assert.deepEqual(duplicates(origins), [], 'no record dead-lettered twice');
+  assert.equal(BigInt(origins.length), ledger.deadLettered, 'one dead letter per invalid order');
+}
+
+/** Processes running a binary of the cluster or a file of its state folder. */
+function clusterProcesses(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue; // it exited meanwhile
+    }
+    if (cmdline.includes(path.join(ROOT, '.k8s')) || cmdline.includes('kafka-order-system/k8s/'))
+      found.push(`${pid} ${cmdline}`);
+  }
+  return found;
+}
+
+async function releaseObjects(): Promise<string[]> {
+  const kinds = 'all,configmap,secret,serviceaccount,poddisruptionbudget,networkpolicy,role,rolebinding';
+  const out = await kubectl([
+    'get',
+    kinds,
+    '-A',
+    '-l',
+    `app.kubernetes.io/instance=${RELEASE}`,
+    '-o',
+    'name',
+  ]);
+  return out.split('\n').filter(Boolean);
+}
+
+async function helmInstall(binary: string): Promise<void> {
+  const extra = binary === HELM4 ? ['--server-side=true', '--force-conflicts'] : [];
+  await helm(binary, [
+    'upgrade',
+    '--install',
+    RELEASE,
+    CHART,
+    '--namespace',
+    NAMESPACE,
+    '--values',
+    LOCAL_VALUES,
+    '--wait',
+    '--timeout',
+    '8m',
+    ...extra,
+  ]);
+}
+
+describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
+  before(async () => {
+    const code = await shLive('bash', [CLUSTER, 'up']);
+    assert.equal(code, 0, 'npm run k8s:local -- up');
+    hostBefore = readFileSync(path.join(ROOT, '.k8s/host-before'), 'utf8');
+  });
+
+  after(async () => {
+    // A failed test leaves the cluster to be looked at only when asked (K8S_KEEP=1).
+    if (process.env.K8S_KEEP !== '1' && hostBefore !== '') await shLive('bash', [CLUSTER, 'down']);
+  });
+
+  it('when the chart is installed with Helm 3, then every pod is Ready under Pod Security restricted and helm test passes', async () => {
+    const ns = await kubectlJson<{ metadata: { labels: Record<string, string> } }>([
+      'get',
+      'namespace',
+      NAMESPACE,
+    ]);
+    assert.equal(ns.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
+    const running = (await pods(`app.kubernetes.io/instance=${RELEASE}`)).filter(
+      (p) => p.status.phase !== 'Succeeded',
+    );
+    assert.ok(running.length >= 4, 'the registry and three consumers');
+    for (const p of running) assert.ok(isReady(p), `${p.metadata.name} is Ready`);
+    assert.equal((await readyConsumers()).length, 3, 'one consumer per partition');
+    const run = await producerRun(PRODUCER_JOB);
+    assert.ok(run.valid > 0n && run.invalid > 0n, 'the Job produced valid and invalid orders');
+    ledger.add(run);
+    await waitForExactStats(ledger, 3);
+
+    // The helm test sends one order of its own: the aggregate grows by exactly one.
+    const before = await stats((await readyConsumers())[0] as Pod);
+    await helm(HELM3, ['test', RELEASE, '--namespace', NAMESPACE, '--timeout', '5m']);
+    await waitUntil('the helm test order in /stats', async () => {
+      const now = await stats((await readyConsumers())[0] as Pod);
+      return BigInt(now.orders) === BigInt(before.orders) + 1n;
+    });
+    const now = await stats((await readyConsumers())[0] as Pod);
+    ledger.orders = BigInt(now.orders);
+    ledger.sumCents = parseCents(now.sum);
+    await waitForExactStats(ledger, 3);
+  });
+
+  it("when the producer Job completes, then every consumer's /stats equals the orders it produced, to the cent", async () => {
+    await produceWhile('produce-plain', () => Promise.resolve());
+    await waitForExactStats(ledger, 3);
+    await assertDeadLettersOnce();
+  });
+
+  it('when the consumers are scaled 3 -> 1 -> 3 while orders are produced, then the aggregate stays exact, with no duplicate dead letters', async () => {
+    await produceWhile('produce-scale', async () => {
+      await kubectl(['-n', NAMESPACE, 'scale', `deployment/${CONSUMER}`, '--replicas=1']);
+      await rolledOut(1);
+      await kubectl(['-n', NAMESPACE, 'scale', `deployment/${CONSUMER}`, '--replicas=3']);
+      await rolledOut(3);
+    });
+    await waitForExactStats(ledger, 3);
+    await assertDeadLettersOnce();
+  });
+
+  it('when the consumers get a rollout restart while orders are produced, then the aggregate stays exact, with no duplicate dead letters', async () => {
+    await produceWhile('produce-restart', async () => {
+      await kubectl(['-n', NAMESPACE, 'rollout', 'restart', `deployment/${CONSUMER}`]);
+      await rolledOut(3);
+    });
+    await waitForExactStats(ledger, 3);
+    await assertDeadLettersOnce();
+  });
+
+  it('when a consumer pod is deleted mid-run, then it exits within its grace period and nothing is lost', async () => {
+    let exitSeconds = 0;
+    let grace = 0;
+    await produceWhile('produce-delete', async () => {
+      const [victim] = await readyConsumers();
+      assert.ok(victim);
+      grace = victim.spec.terminationGracePeriodSeconds ?? 30;
+      const started = performance.now();
+      await kubectl(
+        ['-n', NAMESPACE, 'delete', 'pod', victim.metadata.name, '--wait=true', `--timeout=${grace + 30}s`],
+        (grace + 40) * 1000,
+      );
+      exitSeconds = (performance.now() - started) / 1000;
+      await rolledOut(3);
+    });
+    assert.ok(
+      exitSeconds < grace,
+      `the pod was gone after ${exitSeconds.toFixed(1)} s, within its ${grace} s`,
+    );
+    await waitForExactStats(ledger, 3);
+    await assertDeadLettersOnce();
+  });
+
+  it('when more consumers than partitions are asked for, then the chart refuses, and a 4th pod started with kubectl scale stays idle and says so', async () => {
+    await assert.rejects(
+      helm(HELM3, ['template', RELEASE, CHART, '--values', LOCAL_VALUES, '--set', 'consumer.replicas=4']),
+      /replicas/,
+    );
+    const before = new Set((await readyConsumers()).map((p) => p.metadata.name));
+    await kubectl(['-n', NAMESPACE, 'scale', `deployment/${CONSUMER}`, '--replicas=4']);
+    await rolledOut(4);
+    const idle = (await readyConsumers()).find((p) => !before.has(p.metadata.name));
+    assert.ok(idle, 'a 4th consumer');
+    await waitUntil('the 4th consumer to say it is idle', async () =>
+      (await jsonLogs(idle.metadata.name)).some(
+        (l) => typeof l.msg === 'string' && l.msg.startsWith('No partition of'),
+      ),
+    );
+    const metrics = await (await fetch(`http://${idle.status.podIP ?? ''}:9464/metrics`)).text();
+    assert.match(metrics, /^orders_assigned_partitions(\{[^}]*\})? 0$/m);
+    await kubectl(['-n', NAMESPACE, 'scale', `deployment/${CONSUMER}`, '--replicas=3']);
+    await rolledOut(3);
+    await waitForExactStats(ledger, 3);
+  });
+
+  it('when the release is upgraded, then it keeps its data: the aggregate and the registered schema', async () => {
+    await helm(HELM3, [
+      'upgrade',
+      RELEASE,
+      CHART,
+      '--namespace',
+      NAMESPACE,
+      '--values',
+      LOCAL_VALUES,
+      '--set',
+      'app.logLevel=debug',
+      '--wait',
+      '--timeout',
+      '8m',
+    ]);
+    await rolledOut(3);
+    await waitForExactStats(ledger, 3);
+    await produceWhile('produce-after-upgrade', () => Promise.resolve());
+    await waitForExactStats(ledger, 3);
+  });
+
+  it('when the release is uninstalled, then nothing of it is left', async () => {
+    await helm(HELM3, ['uninstall', RELEASE, '--namespace', NAMESPACE, '--wait', '--timeout', '5m']);
+    await kubectl([
+      '-n',
+      NAMESPACE,
+      'delete',
+      'jobs',
+      '-l',
+      'app.kubernetes.io/part-of=kafka-order-system-k8s-test',
+      '--wait=true',
+    ]);
+    await waitUntil(
+      'no object of the release',
+      async () => (await releaseObjects()).length === 0,
+      120_000,
+      1000,
+    );
+  });
+
+  it('when the chart is installed with Helm 4, then every pod is Ready and helm test passes, and it uninstalls cleanly', async () => {
+    await helmInstall(HELM4);
+    await rolledOut(3);
+    // The aggregate lives on in Kafka: the new release's consumers restore it and add the new run.
+    ledger.add(await producerRun(PRODUCER_JOB));
+    await waitForExactStats(ledger, 3);
+    await assertDeadLettersOnce();
+    await helm(HELM4, ['test', RELEASE, '--namespace', NAMESPACE, '--timeout', '5m']);
+    for (const p of await pods(`app.kubernetes.io/instance=${RELEASE}`))
+      if (p.status.phase !== 'Succeeded') assert.ok(isReady(p), `${p.metadata.name} is Ready`);
+    await helm(HELM4, ['uninstall', RELEASE, '--namespace', NAMESPACE, '--wait', '--timeout', '5m']);
+    await waitUntil(
+      'no object of the release',
+      async () => (await releaseObjects()).length === 0,
+      120_000,
+      1000,
+    );
+  });
+
+  it('when the cluster is taken down, then no process, mount, iptables chain or sysctl change is left', async () => {
+    assert.equal(await shLive('bash', [CLUSTER, 'down']), 0);
+    const now = (await sh('bash', [CLUSTER, 'host-state'])).stdout;
+    assert.deepEqual(now.split('\n').filter(Boolean).sort(), hostBefore.split('\n').filter(Boolean).sort());
+    assert.deepEqual(clusterProcesses(), [], 'no process of the cluster');
+    const listening = (await sh('ss', ['-Hltn'])).stdout.split('\n').filter((l) => /:26\d{3}\s/.test(l));
+    assert.deepEqual(listening, [], 'no port of the cluster');
+    hostBefore = '';
+  });
+});
