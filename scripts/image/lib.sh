@@ -29,3 +29,33 @@ BASE_IMAGE_REF="docker.io/library/$NODE_IMAGE"
 
 CONSUMER_IMAGE="${CONSUMER_IMAGE:-localhost/kafka-order-system-consumer:test}"
 PRODUCER_IMAGE="${PRODUCER_IMAGE:-localhost/kafka-order-system-producer:test}"
+
+apt_mirror() {
+  local uri
+  uri="$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
+  echo "${DEBIAN_MIRROR:-${uri:-http://deb.debian.org/debian}}"
+}
+
+# make_rootfs SUITE TARBALL: a Debian SUITE rootfs (debootstrap minbase, trimmed like
+# debian:SUITE-slim) cached as TARBALL; debootstrap runs only when TARBALL is missing.
+make_rootfs() {
+  local suite=$1 rootfs_tar=$2 dir started
+  [ -s "$rootfs_tar" ] && return 0
+  command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
+  dir="$(mktemp -d "$IMAGE_CACHE/rootfs.XXXXXX")"
+  started=$SECONDS
+  log "debootstrap --variant=minbase $suite from $(apt_mirror) (about a minute, once)"
+  if ! debootstrap --variant=minbase "$suite" "$dir" "$(apt_mirror)" >"$IMAGE_CACHE/debootstrap.log" 2>&1; then
+    tail -n 20 "$IMAGE_CACHE/debootstrap.log" >&2
+    rm -rf "$dir"
+    die "debootstrap failed (log: $IMAGE_CACHE/debootstrap.log)"
+  fi
+  # What debian:SUITE-slim leaves out (its dpkg path excludes), plus apt's caches.
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/cache/apt/*.bin "$dir"/var/lib/apt/lists/* \
+    "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/locale/* \
+    "$dir"/usr/share/groff/* "$dir"/usr/share/lintian/*
+  tar -C "$dir" --numeric-owner -cf "$rootfs_tar.partial" .
+  mv "$rootfs_tar.partial" "$rootfs_tar"
+  rm -rf "$dir"
+  log "rootfs cached: $rootfs_tar ($(du -h "$rootfs_tar" | cut -f1), $((SECONDS - started)) s)"
+}

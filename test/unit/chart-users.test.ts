@@ -192,6 +192,59 @@ describe('chart Kafka principals', { skip: HELM_SKIP }, () => {
   });
 });
 
+describe('chart with Apicurio Registry (schemaRegistry.implementation=apicurio)', () => {
+  const APICURIO: RenderOptions = { valuesFiles: ['ci/apicurio-values.yaml'] };
+  const REGISTRY_USER = 'test-kafka-order-system-schema-registry';
+
+  test('when the registry is Apicurio, then its user may use only its journal, its snapshots and its group prefix', () => {
+    assert.deepEqual(
+      aclsOf(renderChart(APICURIO), REGISTRY_USER),
+      [
+        'cluster Describe,DescribeConfigs',
+        'group:apicurio-registry-(prefix) Describe,Read',
+        'topic:kafkasql-journal(literal) Describe,DescribeConfigs,Read,Write',
+        'topic:kafkasql-snapshots(literal) Describe,DescribeConfigs,Read,Write',
+      ].sort(),
+    );
+  });
+
+  test('when the registry is Apicurio, then both its topics are declared with one partition and infinite retention, and no _schemas topic', () => {
+    const topics = renderChart(APICURIO)
+      .filter((m) => m.kind === 'KafkaTopic' && m.name.includes('kafkasql'))
+      .map((m) => m.body.spec as { topicName: string; partitions: number; config: Record<string, string> });
+    assert.deepEqual(topics.map((t) => t.topicName).sort(), ['kafkasql-journal', 'kafkasql-snapshots']);
+    for (const t of topics) {
+      assert.equal(t.partitions, 1);
+      assert.deepEqual(t.config, {
+        'cleanup.policy': 'delete',
+        'retention.ms': '-1',
+        'retention.bytes': '-1',
+      });
+    }
+    assert.ok(!renderChart(APICURIO).some((m) => m.kind === 'KafkaTopic' && m.name.endsWith('-schemas')));
+  });
+
+  test('when the registry is Apicurio, then it authenticates with its own user’s Secret and the app talks to its Confluent-compatible API', () => {
+    const manifests = renderChart(APICURIO);
+    const [registry] = containersOf(manifests, 'Deployment', '-schema-registry');
+    const env = registry?.env ?? [];
+    assert.equal(env.find((e) => e.name === 'APICURIO_STORAGE_KIND')?.value, 'kafkasql');
+    assert.equal(env.find((e) => e.name === 'APICURIO_KAFKA_COMMON_SECURITY_PROTOCOL')?.value, 'SASL_SSL');
+    assert.deepEqual(
+      env.find((e) => e.name === 'APICURIO_KAFKA_COMMON_SASL_JAAS_CONFIG')?.valueFrom?.secretKeyRef,
+      {
+        name: REGISTRY_USER,
+        key: 'sasl.jaas.config',
+      },
+    );
+    const [consumer] = containersOf(manifests, 'Deployment', '-consumer');
+    assert.equal(
+      consumer?.env?.find((e) => e.name === 'SCHEMA_REGISTRY_URL')?.value,
+      'http://test-kafka-order-system-schema-registry:8081/apis/ccompat/v7',
+    );
+  });
+});
+
 describe('chart principals on an external Kafka', { skip: HELM_SKIP }, () => {
   const EXTERNAL: RenderOptions = {
     valuesFiles: ['ci/external-kafka-values.yaml'],

@@ -175,7 +175,7 @@ key: {{ default $shared.key $own.key }}
 {{/* kafka-order-system.registryUrl: SCHEMA_REGISTRY_URL of the app. */}}
 {{- define "kafka-order-system.registryUrl" -}}
 {{- if .Values.schemaRegistry.enabled }}
-{{- printf "http://%s:%d" (include "kafka-order-system.registryName" .) (int .Values.schemaRegistry.port) }}
+{{- printf "http://%s:%d%s" (include "kafka-order-system.registryName" .) (int .Values.schemaRegistry.port) (ternary "/apis/ccompat/v7" "" (eq .Values.schemaRegistry.implementation "apicurio")) }}
 {{- else }}
 {{- required "schemaRegistry.url is required when schemaRegistry.enabled=false" .Values.schemaRegistry.url }}
 {{- end }}
