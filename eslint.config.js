@@ -9,6 +9,7 @@ export default tseslint.config(
       'node_modules/',
       '.cache/',
       '.stack/',
+      '.k8s/',
       'coverage/',
       'bench/results/',
       'charts/',

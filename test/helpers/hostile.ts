@@ -53,6 +53,21 @@ const ours = loadOrderSchema() as unknown as {
 };
 const [orderId, product, price, createdAt] = ours.fields;
 
+/** D_k = {a: D_k-1, b: D_k-1} with D_0 = {leaf}: named once each, so the schema grows linearly in `depth`. */
+function dagOf(depth: number, leaf: unknown): unknown {
+  let type: unknown = { type: 'record', name: 'Dag0', fields: [{ name: 'leaf', type: leaf }] };
+  for (let k = 1; k <= depth; k++)
+    type = {
+      type: 'record',
+      name: `Dag${k}`,
+      fields: [
+        { name: 'a', type },
+        { name: 'b', type: `Dag${k - 1}` },
+      ],
+    };
+  return type;
+}
+
 /** Writer schemas a hostile (or merely different) client may register; each one resolves to Order. */
 export const HOSTILE_WRITERS = {
   /** Extra fields the reader skips: an array, an array of nulls, a map. */
@@ -91,6 +106,19 @@ export const HOSTILE_WRITERS = {
       price,
       createdAt,
     ],
+  },
+  /**
+   * An extra field whose type nests a named record twice in itself, 40 levels deep: a schema of a few
+   * kB whose values hold 2^40 leaves. With null leaves a value takes no bytes at all.
+   */
+  withDag: {
+    ...ours,
+    fields: [orderId, product, { name: 'dag', type: dagOf(40, 'null') }, price, createdAt],
+  },
+  /** The same with union leaves: each takes at least a byte, so 2^40 of them never fit a record. */
+  withDagOfUnions: {
+    ...ours,
+    fields: [orderId, product, { name: 'dag', type: dagOf(40, ['null', 'int']) }, price, createdAt],
   },
   /** A price as a double: it could carry NaN, so it never resolves to our decimal. */
   doublePrice: {
@@ -171,6 +199,8 @@ export function hostileRecords(ids: {
   readonly ours: number;
   readonly withCollections: number;
   readonly withChain: number;
+  readonly withDag: number;
+  readonly withDagOfUnions: number;
   readonly doublePrice: number;
 }): HostileRecord[] {
   const time = varint(Date.now());
@@ -254,6 +284,19 @@ export function hostileRecords(ids: {
     dead(
       'a recursive chain nested 500,000 deep',
       framed(ids.withChain, text('h6'), text('Phone'), chainOf(500_000), decimal(100), time),
+      'KOS_DECODE_FAILED',
+    ),
+    {
+      // Valid: 2^40 null leaves take no bytes. Unpatched avsc would skip them one by one, for hours.
+      name: 'a skipped field of a schema nesting a record twice in itself 40 deep (a valid order)',
+      key: key('h15'),
+      value: framed(ids.withDag, text('h15'), text('Phone'), decimal(4_242), time),
+      expected: undefined,
+      priceCents: 4_242n,
+    },
+    dead(
+      'a skipped field of 2^40 unions in 3 bytes',
+      framed(ids.withDagOfUnions, text('h16'), text('Phone'), Buffer.from([0, 0, 0])),
       'KOS_DECODE_FAILED',
     ),
     dead(

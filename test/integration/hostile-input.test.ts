@@ -60,8 +60,15 @@ async function hostileFor(
   topics: TestTopics,
   ourSchemaId: number,
 ): Promise<ReturnType<typeof hostileRecords>> {
-  const ids = { ours: ourSchemaId, withCollections: 0, withChain: 0, doublePrice: 0 };
-  for (const name of ['withCollections', 'withChain', 'doublePrice'] as const) {
+  const ids = {
+    ours: ourSchemaId,
+    withCollections: 0,
+    withChain: 0,
+    withDag: 0,
+    withDagOfUnions: 0,
+    doublePrice: 0,
+  };
+  for (const name of ['withCollections', 'withChain', 'withDag', 'withDagOfUnions', 'doublePrice'] as const) {
     ids[name] = await registerWriter(
       registryUrl,
       `${topics.ordersTopic}-${name}-value`,

@@ -153,7 +153,63 @@ const HOSTILE: [string, Case][] = [
   ],
 ];
 
+/**
+ * A record type that holds its predecessor twice, `depth` times over: D_k = {a: D_k-1, b: D_k-1}, with
+ * D_0 = {leaf}. Named types are written once, so the schema grows with `depth` but a value of it
+ * holds 2^depth leaves.
+ */
+function dag(depth: number, leaf: unknown): unknown {
+  let type: unknown = { type: 'record', name: 'D0', fields: [{ name: 'leaf', type: leaf }] };
+  for (let k = 1; k <= depth; k++)
+    type = {
+      type: 'record',
+      name: `D${k}`,
+      fields: [
+        { name: 'a', type },
+        { name: 'b', type: `D${k - 1}` },
+      ],
+    };
+  return type;
+}
+
+/** Cases on which unpatched avsc works for 2^40 steps (hours) though the record is a few bytes. */
+const DAG_SCHEMAS: [string, Case, number][] = [
+  [
+    'a skipped field of a writer schema that nests a record twice in itself 40 levels deep (2^40 nulls in 0 bytes)',
+    { writer: skipping(dag(40, 'null')), reader: readerOfX, bytes: [...TAIL] },
+    TAIL.length,
+  ],
+  [
+    'the same field with 2^40 booleans, in 5 bytes',
+    { writer: skipping(dag(40, 'boolean')), reader: readerOfX, bytes: [1, 0, 1, ...TAIL] },
+    -1,
+  ],
+  [
+    'the same field with 2^40 unions, in 5 bytes',
+    { writer: skipping(dag(40, ['null', 'int'])), reader: readerOfX, bytes: [0, 0, 0, ...TAIL] },
+    -1,
+  ],
+  [
+    'a skipped array of those records',
+    {
+      writer: skipping({ type: 'array', items: dag(40, ['null', 'int']) }),
+      reader: readerOfX,
+      bytes: [...varint(1), 0, 0, 0, ...TAIL],
+    },
+    -1,
+  ],
+];
+
 describe('avsc decoding in bounded time (patches/avsc+5.7.9.patch)', () => {
+  for (const [name, c, offset] of DAG_SCHEMAS) {
+    it(`when a record holds ${name}, then decoding ends at once (${offset === -1 ? 'invalid' : 'valid'})`, async () => {
+      const result = await decodeInWorker(c);
+      assert.equal(result.error, undefined, `threw: ${result.error}`);
+      assert.equal(result.offset, offset);
+      assert.ok(result.ms < 100, `took ${result.ms.toFixed(1)} ms`);
+    });
+  }
+
   for (const [name, c] of HOSTILE) {
     it(`when a record holds ${name}, then decoding ends at once and the record is invalid`, async () => {
       const result = await decodeInWorker(c);
