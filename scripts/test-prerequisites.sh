@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `npm test` needs besides Node, a JDK and Maven (the stack checks those itself):
 # Prometheus and its Pushgateway (Debian packages) for the real-Prometheus tests, and
-# Confluent's Python client (from PyPI, into a git-ignored venv) for the interop test.
+# Confluent's Python client (from PyPI, into a git-ignored venv) for the interop test, and helm (from the
+# Go module proxy) for the chart tests.
 # Installs what is missing when it can; otherwise says exactly what to install.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +32,5 @@ if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv' 2>/dev/nul
   exit 2
 fi
 bash scripts/setup-python-client.sh
+# The chart tests render with helm (built from the Go module proxy into .cache/bin, once).
+bash scripts/helm-binaries.sh helm >/dev/null

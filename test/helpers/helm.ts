@@ -28,11 +28,9 @@ export function findHelm(): string | undefined {
   return candidates.find((c): c is string => c !== undefined && c !== '' && executable(c));
 }
 
-/** For `test(name, { skip: HELM_SKIP }, ...)`: false when helm is present, else the reason. */
-export const HELM_SKIP: string | false =
-  findHelm() === undefined
-    ? 'helm not found (run .ci/checks/60-helm.sh, which installs it into .cache/bin, or put helm on PATH)'
-    : false;
+/** Without helm the chart tests fail, never skip: `npm test` installs it (scripts/test-prerequisites.sh). */
+const HELM_MISSING =
+  'helm not found: run `bash scripts/helm-binaries.sh helm` (npm test does), which builds it into .cache/bin, or put helm on PATH';
 
 export interface RenderOptions {
   /** Values as JSON, passed with --set-json key=value. */
@@ -53,7 +51,7 @@ export interface RenderResult {
 
 export function helmTemplate(options: RenderOptions = {}): RenderResult {
   const helm = findHelm();
-  if (helm === undefined) throw new Error(String(HELM_SKIP));
+  if (helm === undefined) throw new Error(HELM_MISSING);
   const args = [
     'template',
     options.releaseName ?? 'test',

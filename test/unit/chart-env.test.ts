@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SETTINGS } from '../../src/config/settings.js';
 import { loadConfig, type Role } from '../../src/config/load.js';
-import { HELM_SKIP, findObject, renderChart, type RenderOptions } from '../helpers/helm.js';
+import { findObject, renderChart, type RenderOptions } from '../helpers/helm.js';
 import type { Manifest } from '../../scripts/validate-manifests.js';
 import { knownEnvNames, requiredDeploymentEnvNames } from '../helpers/required-env.js';
 
@@ -83,7 +83,7 @@ const SCENARIOS: readonly { name: string; auth: boolean; render: RenderOptions }
   },
 ];
 
-describe('chart environment of the app containers', { skip: HELM_SKIP }, () => {
+describe('chart environment of the app containers', () => {
   for (const scenario of SCENARIOS) {
     for (const app of APP_CONTAINERS) {
       test(`when rendered with ${scenario.name}, then the ${app.role} sets every env var its config needs`, () => {

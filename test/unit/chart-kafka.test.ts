@@ -2,14 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import type { Manifest } from '../../scripts/validate-manifests.js';
-import {
-  HELM_SKIP,
-  findObject,
-  helmTemplate,
-  renderChart,
-  renderNotes,
-  type RenderOptions,
-} from '../helpers/helm.js';
+import { findObject, helmTemplate, renderChart, renderNotes, type RenderOptions } from '../helpers/helm.js';
 
 interface Listener {
   name: string;
@@ -78,7 +71,7 @@ function clientAddresses(manifests: readonly Manifest[]) {
   };
 }
 
-describe('chart Kafka listener', { skip: HELM_SKIP }, () => {
+describe('chart Kafka listener', () => {
   test('when rendered with defaults, then the listener is the internal "plain" one on 9092, as before it was configurable', () => {
     assert.deepEqual(listenerShape(kafkaListener(renderChart())), {
       name: 'plain',
@@ -146,7 +139,7 @@ describe('chart Kafka listener', { skip: HELM_SKIP }, () => {
   });
 });
 
-describe('chart KafkaNodePool', { skip: HELM_SKIP }, () => {
+describe('chart KafkaNodePool', () => {
   function nodePool(options: RenderOptions) {
     const manifests = renderChart(options);
     const pool = findObject(manifests, 'KafkaNodePool', '');
@@ -197,7 +190,7 @@ describe('chart KafkaNodePool', { skip: HELM_SKIP }, () => {
   });
 });
 
-describe('chart NetworkPolicies and KEDA', { skip: HELM_SKIP }, () => {
+describe('chart NetworkPolicies and KEDA', () => {
   const peers = (options: RenderOptions) => kafkaListener(renderChart(options)).networkPolicyPeers ?? [];
   const hasPeer = (list: readonly unknown[], peer: unknown) => list.some((p) => isDeepStrictEqual(p, peer));
   const namespacePeer = (name: string) => ({
@@ -243,7 +236,7 @@ describe('chart NetworkPolicies and KEDA', { skip: HELM_SKIP }, () => {
   });
 });
 
-describe('chart NOTES.txt', { skip: HELM_SKIP }, () => {
+describe('chart NOTES.txt', () => {
   const dlqCommand = (notes: string) => notes.slice(notes.indexOf('Read the dead-letter topic'));
 
   test('when rendered with defaults, then the DLQ command reads the plain listener on localhost:9092 with Kafka 4 flags', () => {
@@ -267,9 +260,9 @@ describe('chart NOTES.txt', { skip: HELM_SKIP }, () => {
     const dlq = dlqCommand(renderNotes({ ...CUSTOM_LISTENER, set: { 'kafka.auth.enabled': true } }));
     assert.match(dlq, /--bootstrap-server test-kafka-kafka-clients-bootstrap:9095 /);
     assert.match(dlq, /security\.protocol=SASL_SSL /);
-    // The DLQ is the consumer's to read: the producer's user may not.
-    assert.match(dlq, /get secret test-kafka-order-system-consumer /);
-    assert.match(dlq, /username=\\"test-kafka-order-system-consumer\\"/);
+    // The DLQ reader has a user of its own: neither the producer's nor the consumer's may read it.
+    assert.match(dlq, /get secret test-kafka-order-system-dlq-reader /);
+    assert.match(dlq, /username=\\"test-kafka-order-system-dlq-reader\\"/);
     assert.match(dlq, /--command-config \/tmp\/client\.properties --group dlq-reader /);
     assert.doesNotMatch(dlq, /--property |--consumer\.config/);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TOPICS } from '../../src/topics.js';
-import { HELM_SKIP, renderChart } from '../helpers/helm.js';
+import { renderChart } from '../helpers/helm.js';
 
 interface KafkaTopicSpec {
   topicName: string;
@@ -22,7 +22,7 @@ function renderedTopics(set: Record<string, unknown> = {}) {
     });
 }
 
-describe('chart KafkaTopics', { skip: HELM_SKIP }, () => {
+describe('chart KafkaTopics', () => {
   test('when rendered with defaults, then its application topics are exactly src/topics.ts (names, partitions, config)', () => {
     const appTopics = renderedTopics().filter((t) => t.role !== undefined);
     const actual = Object.fromEntries(

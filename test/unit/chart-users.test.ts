@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Manifest } from '../../scripts/validate-manifests.js';
-import { HELM_SKIP, findObject, helmTemplate, renderChart, type RenderOptions } from '../helpers/helm.js';
+import { findObject, helmTemplate, renderChart, type RenderOptions } from '../helpers/helm.js';
 
 interface Acl {
   resource: { type: string; name?: string; patternType?: string };
@@ -33,6 +33,8 @@ const AUTH_KEDA: RenderOptions = {
 };
 const PRODUCER_USER = 'test-kafka-order-system-producer';
 const CONSUMER_USER = 'test-kafka-order-system-consumer';
+const DLQ_READER_USER = 'test-kafka-order-system-dlq-reader';
+const KEDA_USER = 'test-kafka-order-system-keda';
 
 /** An ACL as a comparable string: "type:name(pattern) Op,Op" with the operations sorted. */
 function aclText(acl: Acl): string {
@@ -90,11 +92,17 @@ function waitTopics(manifests: readonly Manifest[]): string | undefined {
   return init?.env?.find((e) => e.name === 'WAIT_TOPICS')?.value;
 }
 
-describe('chart Kafka principals', { skip: HELM_SKIP }, () => {
-  test('when kafka.auth is enabled, then the producer and the consumer each have their own KafkaUser beside the registry’s', () => {
+describe('chart Kafka principals', () => {
+  test('when kafka.auth is enabled, then the producer, the consumer, the DLQ reader and (with autoscaling) KEDA each have their own KafkaUser beside the registry’s', () => {
+    const users = (options: RenderOptions) =>
+      renderChart(options)
+        .filter((m) => m.kind === 'KafkaUser')
+        .map((m) => m.name)
+        .sort();
+    const base = [CONSUMER_USER, DLQ_READER_USER, PRODUCER_USER, 'test-kafka-order-system-schema-registry'];
+    assert.deepEqual(users(AUTH), base);
+    assert.deepEqual(users(AUTH_KEDA), [...base, KEDA_USER].sort());
     const manifests = renderChart(AUTH);
-    const users = manifests.filter((m) => m.kind === 'KafkaUser').map((m) => m.name);
-    assert.deepEqual(users.sort(), [CONSUMER_USER, PRODUCER_USER, 'test-kafka-order-system-schema-registry']);
     for (const name of [PRODUCER_USER, CONSUMER_USER]) {
       const spec = kafkaUser(manifests, name);
       assert.equal(spec.authentication.type, 'scram-sha-512', name);
@@ -114,19 +122,32 @@ describe('chart Kafka principals', { skip: HELM_SKIP }, () => {
       aclsOf(renderChart(AUTH), CONSUMER_USER),
       [
         'cluster IdempotentWrite',
-        'group:dlq-reader(prefix) Describe,Read',
-        'group:kos-reader-(prefix) Delete,Describe,Read',
         'group:order-consumer-group(literal) Describe,Read',
         'group:order-consumer-group-stats-reader-(prefix) Delete,Describe,Read',
         'topic:order-stats(literal) Describe,Read,Write',
         'topic:orders(literal) Describe,Read',
-        'topic:orders-dlq(literal) Describe,DescribeConfigs,Read,Write',
+        'topic:orders-dlq(literal) Describe,DescribeConfigs,Write',
         'transactionalId:order-consumer-group-orders-(prefix) Describe,Write',
       ].sort(),
     );
   });
 
-  test('when the group and topic names change, then both users’ ACLs follow them', () => {
+  test('when kafka.auth is enabled, then the DLQ reader may only read the DLQ, and KEDA only describe the orders and the group', () => {
+    assert.deepEqual(
+      aclsOf(renderChart(AUTH), DLQ_READER_USER),
+      [
+        'group:dlq-reader(prefix) Describe,Read',
+        'group:kos-reader-(prefix) Delete,Describe,Read',
+        'topic:orders-dlq(literal) Describe,Read',
+      ].sort(),
+    );
+    assert.deepEqual(aclsOf(renderChart(AUTH_KEDA), KEDA_USER), [
+      'group:order-consumer-group(literal) Describe',
+      'topic:orders(literal) Describe',
+    ]);
+  });
+
+  test('when the group and topic names change, then every user’s ACLs follow them', () => {
     const manifests = renderChart({
       ...AUTH,
       set: {
@@ -144,12 +165,13 @@ describe('chart Kafka principals', { skip: HELM_SKIP }, () => {
     for (const acl of [
       'group:billing(literal) Describe,Read',
       'group:billing-stats-reader-(prefix) Delete,Describe,Read',
-      'topic:dead(literal) Describe,DescribeConfigs,Read,Write',
+      'topic:dead(literal) Describe,DescribeConfigs,Write',
       'topic:in(literal) Describe,Read',
       'topic:totals(literal) Describe,Read,Write',
       'transactionalId:billing-in-(prefix) Describe,Write',
     ])
       assert.ok(consumer.includes(acl), `${acl} in ${consumer.join('; ')}`);
+    assert.ok(aclsOf(manifests, DLQ_READER_USER).includes('topic:dead(literal) Describe,Read'));
   });
 
   test('when kafka.auth is enabled, then the producer Job and the helm test pod use the producer user’s Secret and the consumer its own', () => {
@@ -162,8 +184,8 @@ describe('chart Kafka principals', { skip: HELM_SKIP }, () => {
     assert.deepEqual(credentialsOf(manifests, 'Deployment', '-consumer'), [consumer]);
   });
 
-  test('when kafka.auth and autoscaling are enabled, then KEDA authenticates as the consumer user', () => {
-    assert.equal(kedaCredentials(renderChart(AUTH_KEDA)), `${CONSUMER_USER} ${CONSUMER_USER}/password`);
+  test('when kafka.auth and autoscaling are enabled, then KEDA authenticates as its own user', () => {
+    assert.equal(kedaCredentials(renderChart(AUTH_KEDA)), `${KEDA_USER} ${KEDA_USER}/password`);
   });
 
   test('when kafka.auth is enabled, then the producer’s init container waits for the orders topic only, the one its user may see', () => {
@@ -245,7 +267,7 @@ describe('chart with Apicurio Registry (schemaRegistry.implementation=apicurio)'
   });
 });
 
-describe('chart principals on an external Kafka', { skip: HELM_SKIP }, () => {
+describe('chart principals on an external Kafka', () => {
   const EXTERNAL: RenderOptions = {
     valuesFiles: ['ci/external-kafka-values.yaml'],
     set: { 'consumer.autoscaling.enabled': true },
@@ -297,7 +319,7 @@ describe('chart principals on an external Kafka', { skip: HELM_SKIP }, () => {
   });
 });
 
-describe('chart consumer transaction timeout', { skip: HELM_SKIP }, () => {
+describe('chart consumer transaction timeout', () => {
   const envOf = (manifests: readonly Manifest[], name: string) =>
     containersOf(manifests, 'Deployment', '-consumer')[0]!.env?.find((e) => e.name === name)?.value;
 

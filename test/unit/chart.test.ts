@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { CHART_DIR, HELM_SKIP, findObject, helmTemplate, renderChart } from '../helpers/helm.js';
+import { CHART_DIR, findObject, helmTemplate, renderChart } from '../helpers/helm.js';
 
 const MONITORING_API = 'monitoring.coreos.com/v1';
 const MONITORING_KINDS = ['ServiceMonitor', 'PodMonitor', 'PrometheusRule'];
@@ -26,7 +26,7 @@ function consumerDeployment(set: Record<string, unknown> = {}) {
   return deployment.body.spec as { replicas?: number; template: { spec: PodSpec } };
 }
 
-describe('chart consumer replicas versus partitions', { skip: HELM_SKIP }, () => {
+describe('chart consumer replicas versus partitions', () => {
   test('when replicas is unset, then the consumer gets one replica per orders partition', () => {
     assert.equal(consumerDeployment().replicas, 3);
     assert.equal(consumerDeployment({ 'topics.orders.partitions': 6 }).replicas, 6);
@@ -72,7 +72,7 @@ describe('chart consumer replicas versus partitions', { skip: HELM_SKIP }, () =>
   });
 });
 
-describe('chart consumer pod', { skip: HELM_SKIP }, () => {
+describe('chart consumer pod', () => {
   test('when rendered, then the consumer is non-root, read-only, without capabilities, with seccomp RuntimeDefault', () => {
     const pod = consumerDeployment().template.spec;
     const podSecurity = pod.securityContext ?? {};
@@ -115,7 +115,7 @@ function registryPod(options: Parameters<typeof renderChart>[0] = {}): PodSpec {
   return (deployment.body.spec as { template: { spec: PodSpec } }).template.spec;
 }
 
-describe('chart schema registry pod', { skip: HELM_SKIP }, () => {
+describe('chart schema registry pod', () => {
   // The Confluent image says USER appuser (a name): the kubelet then refuses runAsNonRoot ("image has
   // non-numeric user (appuser), cannot verify user is non-root") unless the pod gives a numeric uid.
   for (const [name, options] of [
@@ -183,7 +183,7 @@ describe('chart schema registry pod', { skip: HELM_SKIP }, () => {
   });
 });
 
-describe('chart monitoring', { skip: HELM_SKIP }, () => {
+describe('chart monitoring', () => {
   const kinds = (options: Parameters<typeof renderChart>[0]) => renderChart(options).map((m) => m.kind);
 
   test('when the cluster has no monitoring.coreos.com/v1, then no Prometheus Operator object is rendered', () => {
@@ -224,7 +224,7 @@ describe('chart monitoring', { skip: HELM_SKIP }, () => {
   });
 });
 
-describe('chart values schema', { skip: HELM_SKIP }, () => {
+describe('chart values schema', () => {
   test('when a value has the wrong type or an unknown key, then the schema rejects it and names the path', () => {
     const wrongType = helmTemplate({ set: { 'consumer.replicas': 'three' } });
     assert.equal(wrongType.ok, false);

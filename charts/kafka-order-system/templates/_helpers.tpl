@@ -162,6 +162,22 @@ key: {{ default $shared.key $own.key }}
 {{- end }}
 {{- end }}
 
+{{/* kafka-order-system.dlqReaderUser: KafkaUser of whoever reads the dead letters (npm run dlq, the console consumer). */}}
+{{- define "kafka-order-system.dlqReaderUser" -}}
+{{- printf "%s-dlq-reader" (include "kafka-order-system.fullname" .) }}
+{{- end }}
+
+{{/* kafka-order-system.kedaUser: KafkaUser KEDA reads the consumer group's lag with. */}}
+{{- define "kafka-order-system.kedaUser" -}}
+{{- printf "%s-keda" (include "kafka-order-system.fullname" .) }}
+{{- end }}
+
+{{/* kafka-order-system.kedaRole: whose credentials KEDA uses: its own KafkaUser on the Strimzi cluster; the consumer's
+on an external cluster, whose principals the chart does not manage. */}}
+{{- define "kafka-order-system.kedaRole" -}}
+{{- ternary "keda" "consumer" .Values.kafka.enabled }}
+{{- end }}
+
 {{/* kafka-order-system.registryUser: KafkaUser of the schema registry. */}}
 {{- define "kafka-order-system.registryUser" -}}
 {{- printf "%s-schema-registry" (include "kafka-order-system.fullname" .) }}
