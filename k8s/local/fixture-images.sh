@@ -19,11 +19,10 @@
 # An image is rebuilt only when it is missing or its recipe (this script, scripts/image/lib.sh,
 # stack/pom.xml and the JDK's version) changed: the recipe hash is its
 # org.kafka-order-system.recipe label. Caches (rootfs, jars, Java runtime) live outside the checkout
-# in ${XDG_CACHE_HOME:-~/.cache}/kafka-order-system/images (FIXTURE_IMAGE_CACHE), so a fresh clone
-# reuses them.
+# in ${XDG_CACHE_HOME:-~/.cache}/kafka-order-system/images (IMAGE_CACHE, scripts/image/lib.sh), so a
+# fresh clone reuses them.
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
-IMAGE_CACHE="${FIXTURE_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-order-system/images}"
 # shellcheck source=scripts/image/lib.sh
 source scripts/image/lib.sh
 
@@ -78,6 +77,12 @@ jre_dir="$IMAGE_CACHE/jre-$JAVA_VERSION-$(echo "$JRE_MODULES" | sha256sum | cut 
 work="$(mktemp -d "$IMAGE_CACHE/build.XXXXXX")"
 trap 'rm -rf "$work" "$stack_dir.partial" "$jre_dir.partial"' EXIT
 
+# remove_others DIR... KEEP: deletes the DIRs (an older version's cache) except KEEP.
+remove_others() {
+  local keep="${*: -1}" dir
+  for dir in "${@:1:$#-1}"; do [ "$dir" = "$keep" ] || rm -rf "$dir"; done
+}
+
 # The jars, downloaded as `npm run stack:up` does: Maven on stack/pom.xml with stack.cache pointing
 # at a staging folder. Maven's local repository already holds them after a first stack:up.
 fetch_stack() {
@@ -97,7 +102,7 @@ fetch_stack() {
     die "Maven succeeded but $stack_dir.partial lacks the Kafka libs or quarkus-run.jar"
   fi
   touch "$stack_dir.partial/.complete"
-  rm -rf "$IMAGE_CACHE"/stack-*/
+  remove_others "$IMAGE_CACHE"/stack-* "$stack_dir.partial"
   mv "$stack_dir.partial" "$stack_dir"
   log "jars cached: $stack_dir ($(du -sh "$stack_dir" | cut -f1), $((SECONDS - started)) s)"
 }
@@ -115,7 +120,7 @@ make_jre() {
     die "jlink failed"
   }
   rm -f "$jre_dir.partial/lib/server/classes_nocoops.jsa"
-  rm -rf "$IMAGE_CACHE"/jre-*/
+  remove_others "$IMAGE_CACHE"/jre-* "$jre_dir.partial"
   mv "$jre_dir.partial" "$jre_dir"
   log "Java runtime cached: $jre_dir ($(du -sh "$jre_dir" | cut -f1), $((SECONDS - started)) s)"
 }
@@ -140,7 +145,10 @@ import_image() { # dir ref [--change ...]
     "$@" --quiet - "$ref" >/dev/null || die "podman import of $ref failed"
   rm -rf "$dir"
   local got
-  got="$(pm run --rm --network=none --read-only --entrypoint java "$ref" -version 2>&1 | head -n 1)"
+  # The whole output, then its first line: `| head -n 1` could end podman with SIGPIPE (pipefail).
+  got="$(pm run --rm --network=none --read-only --entrypoint java "$ref" -version 2>&1)" ||
+    die "$ref cannot run java: $got"
+  got="${got%%$'\n'*}"
   [[ "$got" == *"\"$JAVA_VERSION\""* ]] || die "$ref runs '$got', expected Java $JAVA_VERSION"
   report_size "$ref"
 }
@@ -371,7 +379,7 @@ SH
     --change 'ENV JAVA_OPTIONS="-Dquarkus.http.host=0.0.0.0 -Djava.util.logging.manager=org.jboss.logmanager.LogManager"' \
     --change "USER $APICURIO_UID" \
     --change 'WORKDIR /deployments' \
-    --change 'EXPOSE 8080 8443 9000' \
+    --change 'EXPOSE 8080' --change 'EXPOSE 8443' --change 'EXPOSE 9000' \
     --change "CMD [\"$run/run-java.sh\"]"
 }
 

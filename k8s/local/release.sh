@@ -57,6 +57,12 @@ YAML
 
 install_release() {
   install_kafka
+  # A release that is already there stays as it is: an upgrade would start another producer Job
+  # (one per revision). `helm upgrade` changes it on purpose.
+  if helm_local status "$RELEASE" --namespace "$RELEASE_NAMESPACE" 2>/dev/null | grep -q '^STATUS: deployed$'; then
+    klog "release $RELEASE is already installed (helm upgrade changes it)"
+    return 0
+  fi
   create_topics
   restricted_namespace "$RELEASE_NAMESPACE"
   helm_local upgrade --install "$RELEASE" charts/kafka-order-system --namespace "$RELEASE_NAMESPACE" \

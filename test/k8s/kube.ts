@@ -11,7 +11,6 @@ export const NAMESPACE = 'orders';
 export const RELEASE = 'orders';
 export const FULLNAME = `${RELEASE}-kafka-order-system`;
 export const CONSUMER = `${FULLNAME}-consumer`;
-export const PRODUCER_JOB = `${FULLNAME}-producer`;
 
 /** The cluster's own binaries (k8s/local/lib.sh builds them into this cache). */
 function k8sBin(): string {
@@ -154,4 +153,20 @@ export async function jsonLogs(target: string, namespace = NAMESPACE): Promise<R
     }
   }
   return lines;
+}
+
+/** The producer Job of the release's newest revision: the chart names it `<fullname>-producer-<revision>`. */
+export async function chartProducerJob(): Promise<string> {
+  const jobs = await kubectlJson<{ items: { metadata: { name: string } }[] }>([
+    '-n',
+    NAMESPACE,
+    'get',
+    'jobs',
+    '-l',
+    `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=producer`,
+  ]);
+  const revision = (name: string) => Number(name.slice(`${FULLNAME}-producer-`.length));
+  const [newest] = jobs.items.map((j) => j.metadata.name).sort((a, b) => revision(b) - revision(a));
+  if (newest === undefined) throw new Error(`release ${RELEASE} has no producer Job`);
+  return newest;
 }

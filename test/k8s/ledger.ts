@@ -5,7 +5,7 @@ import {
   kubectl,
   kubectlJson,
   NAMESPACE,
-  PRODUCER_JOB,
+  chartProducerJob,
   readyConsumers,
   stats,
   type ClusterStats,
@@ -74,12 +74,12 @@ interface Job {
 
 /** Starts another run of the chart's producer Job, with its own order ids, count and rate. */
 export async function startProducer(name: string, env: Record<string, string>): Promise<string> {
-  const template = await kubectlJson<Job>(['-n', NAMESPACE, 'get', 'job', PRODUCER_JOB]);
+  const template = await kubectlJson<Job>(['-n', NAMESPACE, 'get', 'job', await chartProducerJob()]);
   const { selector: _selector, manualSelector: _manual, ...spec } = template.spec;
   // The Job controller's own labels are given to the new Job's pods by the controller again.
   const labels = Object.fromEntries(
     Object.entries(template.spec.template.metadata?.labels ?? {}).filter(
-      ([key]) => !key.includes('controller-uid') && key !== 'job-name',
+      ([key]) => !key.includes('controller-uid') && key !== 'job-name' && !key.endsWith('/job-name'),
     ),
   );
   const containers = template.spec.template.spec.containers.map((c) =>

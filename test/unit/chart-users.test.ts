@@ -251,6 +251,8 @@ describe('chart with Apicurio Registry (schemaRegistry.implementation=apicurio)'
     const [registry] = containersOf(manifests, 'Deployment', '-schema-registry');
     const env = registry?.env ?? [];
     assert.equal(env.find((e) => e.name === 'APICURIO_STORAGE_KIND')?.value, 'kafkasql');
+    // Apicurio has no compatibility rule by default; Confluent's registry defaults to BACKWARD.
+    assert.equal(env.find((e) => e.name === 'APICURIO_RULES_GLOBAL_COMPATIBILITY')?.value, 'BACKWARD');
     assert.equal(env.find((e) => e.name === 'APICURIO_KAFKA_COMMON_SECURITY_PROTOCOL')?.value, 'SASL_SSL');
     assert.deepEqual(
       env.find((e) => e.name === 'APICURIO_KAFKA_COMMON_SASL_JAAS_CONFIG')?.valueFrom?.secretKeyRef,
