@@ -336,4 +336,85 @@ describe('exactly-once aggregate under faults', () => {
       await second.stop();
     }
   });
+
+  it('when a forged aggregate claims to be complete within the partition but further beyond the committed offset than one transaction reaches, then the next owner refuses it and stays exact', async () => {
+    const topics = await topicsFor('eos-forged-ahead');
+    // Transactions of at most 10 records: an aggregate can be at most 2 x 10 offsets ahead of the group's.
+    const eos = { PROCESSING_MODE: 'exactly-once', TRANSACTION_MAX_RECORDS: '10', ...SHORT_SESSION_ENV };
+    const produce = (seed: number, startOrderId: number) =>
+      runProducer(
+        testConfig('producer', topics, {
+          ORDER_COUNT: '300',
+          INVALID_RATIO: '0.05',
+          PRODUCER_SEED: String(seed),
+          START_ORDER_ID: String(startOrderId),
+        }),
+        { logger: quietLogger, keepLedger: true, http: false },
+      );
+    const first = await startConsumer(testConfig('consumer', topics, eos), { logger: quietLogger });
+    const before = await produce(61, 1);
+    await withChangelog(kafka, topics, (changelog) =>
+      waitForSettled(changelog, topics.ordersTopic, 300n, 60_000),
+    );
+    await first.stop();
+    // Orders no consumer has seen yet: every partition's end moves well past its committed offset.
+    const after = await produce(62, 1001);
+
+    const admin = kafka.admin();
+    await admin.connect();
+    const [committed] = await admin.fetchOffsets({ groupId: topics.groupId, topics: [topics.ordersTopic] });
+    const ends = await admin.fetchTopicOffsets(topics.ordersTopic);
+    await admin.disconnect();
+    const forged = (committed?.partitions ?? []).map(({ partition, offset }) => {
+      const nextOffset = BigInt(offset) + 25n; // past committed + 2 x 10, but inside the partition
+      const end = BigInt(ends.find((e) => e.partition === partition)?.high ?? '0');
+      assert.ok(nextOffset <= end, `partition ${partition}: ${nextOffset} within its end ${end}`);
+      return { partition, nextOffset };
+    });
+    assert.equal(forged.length, 3);
+    const forger = kafka.producer();
+    await forger.connect();
+    await forger.send({
+      topic: topics.statsTopic,
+      messages: forged.map(({ partition, nextOffset }) => ({
+        key: statsKey(topics.groupId, topics.ordersTopic, partition),
+        value: serializeStats({
+          ...emptyStats(topics.groupId, topics.ordersTopic, partition),
+          orders: 7n,
+          sumCents: 7n,
+          nextOffset,
+        }),
+      })),
+    });
+    await forger.disconnect();
+
+    const bus = new ConsumerEventBus();
+    const rejected: string[] = [];
+    bus.on('changelog.rejected', ({ partition, reason }) => rejected.push(`${partition}: ${reason}`));
+    const second = await startConsumer(testConfig('consumer', topics, eos), { logger: quietLogger, bus });
+    try {
+      const expected = expectedFromLedger([...before.ledger, ...after.ledger]);
+      await withChangelog(kafka, topics, async (changelog) => {
+        await waitUntil(
+          'the aggregate to be the ledger, to the cent',
+          async () => {
+            await changelog.catchUp(10_000).catch(() => undefined);
+            const t = totals(changelog.all(), topics.ordersTopic);
+            return (
+              t.orders === expected.orders &&
+              t.sumCents === expected.sumCents &&
+              t.deadLettered === expected.deadLettered
+            );
+          },
+          60_000,
+          200,
+        );
+      });
+      assert.equal(rejected.length, 3, rejected.join('; '));
+      for (const reason of rejected)
+        assert.match(reason, /more than one transaction \(20 offsets\) ahead of the committed offset/);
+    } finally {
+      await second.stop();
+    }
+  });
 });
