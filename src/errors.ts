@@ -1,6 +1,6 @@
 /**
  * Every error the application raises on purpose, with a stable code and what the consumer does about
- * it. The retry/DLQ decision reads `handling` and nothing else; the README's error table is generated
+ * it. The retry/DLQ decision reads `handling` and nothing else; the error table of docs/reference.md is generated
  * from ERROR_DOCS (`npm run docs:config`) and a unit test keeps the two equal.
  */
 

@@ -243,16 +243,16 @@ log "all image checks passed ($((SECONDS - started)) s)"
 pm image prune --force --filter label=org.kafka-order-system.stand-in --filter until=24h >/dev/null || true
 
 if $write_docs; then
-  node - "$summary" "$(date -u +%Y-%m-%d)" <<'EOF'
+  node - "$summary" "$(nproc)" <<'EOF'
 const fs = require('node:fs');
-const [summary, day] = process.argv.slice(2);
+const [summary, cores] = process.argv.slice(2);
 const file = 'docs/containers.md';
 const text = fs.readFileSync(file, 'utf8');
 const start = '<!-- image-measurements:start -->';
 const end = '<!-- image-measurements:end -->';
 const i = text.indexOf(start), j = text.indexOf(end);
 if (i < 0 || j < i) throw new Error(`${file}: measurement markers not found`);
-const table = `| what | measured ${day} by \`npm run test:image\` |\n| --- | --- |\n${summary}\n`;
+const table = `| what | measured by \`npm run test:image\` on a ${cores}-core machine |\n| --- | --- |\n${summary}\n`;
 fs.writeFileSync(file, `${text.slice(0, i + start.length)}\n${table}${text.slice(j)}`);
 EOF
   log "measurements written to docs/containers.md"

@@ -1,7 +1,7 @@
 import { ERROR_DOCS } from '../errors.js';
 import { SETTINGS } from './settings.js';
 
-/** The README's configuration table, generated so it can never disagree with the code. */
+/** The configuration table of docs/reference.md, generated so it can never disagree with the code. */
 export function renderConfigTable(): string {
   const rows = Object.values(SETTINGS).map(
     (s) => `| \`${s.env}\` | ${s.appliesTo.join(', ')} | \`${s.defaultText}\` | ${s.description} |`,
@@ -17,7 +17,7 @@ const HANDLING_TEXT = {
   alert: 'logged and alerted on',
 } as const;
 
-/** The README's error-code table, generated from ERROR_DOCS. */
+/** The error-code table of docs/reference.md, generated from ERROR_DOCS. */
 export function renderErrorTable(): string {
   const rows = Object.entries(ERROR_DOCS).map(
     ([code, doc]) => `| \`${code}\` | ${HANDLING_TEXT[doc.handling]} | ${doc.meaning} |`,

@@ -2,13 +2,13 @@ import { z } from 'zod';
 
 /**
  * Every setting the processes read, with its env var, default and description.
- * The README's configuration table is generated from this list
+ * The configuration table of docs/reference.md is generated from this list
  * (`npm run docs:config`) and a unit test keeps the two in step.
  */
 export interface Setting<T extends z.ZodType = z.ZodType> {
   readonly env: string;
   readonly schema: T;
-  /** Shown in the README; undefined means "required" or "unset". */
+  /** Shown in docs/reference.md; undefined means "required" or "unset". */
   readonly defaultText: string;
   readonly description: string;
   readonly appliesTo: readonly ('consumer' | 'producer')[];

@@ -267,31 +267,64 @@ describe('order pipeline against the real broker and registry', () => {
     assert.equal(a.stats().sumCents + b.stats().sumCents, produced.validSumCents);
   });
 
-  it('when one batch works longer than the session timeout (slow steps, at-least-once), then the consumer heartbeats throughout and keeps its partition', async () => {
-    const topics = newTestTopics('long-batch');
-    await createTestTopics(kafka, topics, 1);
-    created.push(topics);
-    // All 20 orders are there before the consumer starts: they arrive in one batch.
-    await produce(topics, 20, { PRODUCER_SEED: '61' });
-    let slow = 8;
-    const bus = new ConsumerEventBus();
-    let rebalances = 0;
-    let joins = 0;
-    bus.on('rebalance', () => (rebalances += 1));
-    bus.on('partitions.assigned', () => (joins += 1));
-    // 8 steps of 1.8 s: each within its 2 s budget, the batch (about 15 s) far beyond the 10 s session.
-    const handle = await startConsumer(
-      testConfig('consumer', topics, { ...SHORT_SESSION_ENV, PROCESSING_MODE: 'at-least-once' }),
-      {
-        logger: quietLogger,
-        bus,
-        downstream: () => (slow-- > 0 ? sleep(1800) : undefined),
-      },
-    );
-    running.push(handle);
-    await waitUntil('all 20 orders processed', () => handle.stats().processed === 20, 60_000);
-    assert.equal(rebalances, 0, 'the group never saw the member go silent');
-    assert.equal(joins, 1);
-    assert.equal(handle.stats().processed, 20, 'none processed twice');
-  });
+  for (const mode of ['at-least-once', 'exactly-once'] as const) {
+    it(`when one batch works longer than the session timeout (slow steps, ${mode}), then the consumer heartbeats throughout and keeps its partition`, async () => {
+      const topics = newTestTopics(`long-batch-${mode === 'exactly-once' ? 'eos' : 'alo'}`);
+      await createTestTopics(kafka, topics, 1);
+      created.push(topics);
+      // All 20 orders are there before the consumer starts: they arrive in one batch.
+      await produce(topics, 20, { PRODUCER_SEED: '61' });
+      let slow = 8;
+      const bus = new ConsumerEventBus();
+      let rebalances = 0;
+      let joins = 0;
+      bus.on('rebalance', () => (rebalances += 1));
+      bus.on('partitions.assigned', () => (joins += 1));
+      // 8 steps of 1.8 s: each within its 2 s budget, the batch (about 15 s) far beyond the 10 s session.
+      const handle = await startConsumer(
+        testConfig('consumer', topics, { ...SHORT_SESSION_ENV, PROCESSING_MODE: mode }),
+        {
+          logger: quietLogger,
+          bus,
+          downstream: () => (slow-- > 0 ? sleep(1800) : undefined),
+        },
+      );
+      running.push(handle);
+      // The coordinator's own view, throughout: a member that went silent would be removed from the
+      // group (Empty, or a new member id) while its batch still runs; its own events would tell only later.
+      const admin = kafka.admin();
+      await admin.connect();
+      const seen = new Set<string>();
+      const watching = new AbortController();
+      let watch: Promise<void> = Promise.resolve();
+      try {
+        const groupNow = async () => {
+          const [group] = (await admin.describeGroups([topics.groupId])).groups;
+          return `${group?.state ?? 'no group'} [${(group?.members ?? []).map((m) => m.memberId).join(', ')}]`;
+        };
+        let joined = '';
+        await waitUntil('the member to be alone and stable in its group', async () => {
+          joined = await groupNow();
+          return /^Stable \[[^,]+\]$/.test(joined);
+        });
+        watch = (async () => {
+          while (!watching.signal.aborted) {
+            seen.add(await groupNow());
+            await sleep(250);
+          }
+        })();
+        await waitUntil('all 20 orders processed', () => handle.stats().processed === 20, 60_000);
+        watching.abort();
+        await watch;
+        assert.deepEqual([...seen], [joined], 'the coordinator kept the same member, stable, throughout');
+      } finally {
+        watching.abort();
+        await watch.catch(() => undefined);
+        await admin.disconnect();
+      }
+      assert.equal(rebalances, 0, 'the group never saw the member go silent');
+      assert.equal(joins, 1);
+      assert.equal(handle.stats().processed, 20, 'none processed twice');
+    });
+  }
 });

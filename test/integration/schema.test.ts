@@ -4,7 +4,12 @@ import { loadConfig } from '../../src/config/load.js';
 import { loadOrderSchema, OrderCodec, subjectFor } from '../../src/adapters/registry/order-codec.js';
 import { createSchemaRegistry } from '../../src/adapters/registry/schema-registry-client.js';
 import { uniqueName } from '../helpers/kafka.js';
-import { SchemaIncompatibleError, SchemaNotRegisteredError } from '../../src/errors.js';
+import { waitUntil } from '../helpers/wait.js';
+import {
+  CompatibilityMismatchError,
+  SchemaIncompatibleError,
+  SchemaNotRegisteredError,
+} from '../../src/errors.js';
 
 const config = loadConfig('producer', process.env);
 const registryUrl = config.schemaRegistryUrl;
@@ -36,6 +41,40 @@ async function setLevel(subject: string, compatibility: string): Promise<void> {
 async function level(subject: string): Promise<string> {
   const body = (await (await fetch(`${registryUrl}/config/${subject}`)).json()) as Record<string, string>;
   return body.compatibilityLevel ?? body.compatibility ?? '';
+}
+
+/** The HTTP status of setting `subject`'s level to `compatibility`, whatever the registry answers. */
+async function trySetLevel(subject: string, compatibility: string): Promise<number> {
+  const response = await fetch(`${registryUrl}/config/${subject}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ compatibility }),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+/**
+ * Turns Apicurio's read-only storage on or off (a property of its own admin API, next to the
+ * Confluent-compatible one): every write is then refused with HTTP 409, reads still answer. It holds
+ * for the whole registry, so it is on only for as long as a test needs it, and `probe` (a subject of
+ * the test's own, which has `probeLevel`) tells when the switch has taken effect.
+ */
+async function setReadOnly(on: boolean, probe: string, probeLevel: string): Promise<void> {
+  const admin = `${new URL(registryUrl).origin}/apis/registry/v3/admin/config/properties`;
+  const response = await fetch(`${admin}/apicurio.storage.read-only.enabled`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ value: String(on) }),
+  });
+  assert.equal(response.status, 204, await response.text());
+  // Setting the level the probe already has changes nothing, but is a write.
+  const expected = on ? 409 : 200;
+  await waitUntil(
+    `the registry to ${on ? 'refuse' : 'accept'} writes`,
+    async () => (await trySetLevel(probe, probeLevel)) === expected,
+    10_000,
+  );
 }
 
 async function registerRaw(subject: string, schema: string): Promise<Response> {
@@ -102,7 +141,15 @@ describe('order schema contract in the registry', () => {
       });
     };
 
-    for (const preset of ['NONE', 'BACKWARD', 'FORWARD', 'FULL', 'FULL_TRANSITIVE']) {
+    for (const preset of [
+      'NONE',
+      'BACKWARD',
+      'BACKWARD_TRANSITIVE',
+      'FORWARD',
+      'FORWARD_TRANSITIVE',
+      'FULL',
+      'FULL_TRANSITIVE',
+    ]) {
       it(`when it already holds our schema under compatibility ${preset}, then the producer uses its id and changes nothing`, async () => {
         const subject = subjectFor(uniqueName('preset'));
         // Registered by hand, formatted differently from what the producer sends.
@@ -173,6 +220,39 @@ describe('order schema contract in the registry', () => {
       await codecFor({ SCHEMA_REGISTRY_COMPATIBILITY: 'FULL_TRANSITIVE' }).register(topic);
       assert.equal(await level(subject), 'FULL_TRANSITIVE');
       assert.deepEqual(await versions(subject), [1]);
+    });
+
+    it('when a level is configured and the registry refuses to set it, then the producer fails with KOS_SCHEMA_COMPATIBILITY_MISMATCH naming both levels, and the subject is left as it was', async () => {
+      const topic = uniqueName('mismatch');
+      const subject = subjectFor(topic);
+      const registered = await registerRaw(subject, JSON.stringify(loadOrderSchema()));
+      assert.equal(registered.status, 200, await registered.text());
+      await setLevel(subject, 'NONE');
+
+      await setReadOnly(true, subject, 'NONE');
+      try {
+        await assert.rejects(
+          codecFor({ SCHEMA_REGISTRY_COMPATIBILITY: 'FULL_TRANSITIVE' }).register(topic),
+          (error: unknown) => {
+            assert.ok(error instanceof CompatibilityMismatchError, String(error));
+            assert.equal(error.code, 'KOS_SCHEMA_COMPATIBILITY_MISMATCH');
+            assert.equal(error.handling, 'startup');
+            assert.ok(
+              error.message.startsWith(
+                `${subject} has compatibility NONE, SCHEMA_REGISTRY_COMPATIBILITY asks for FULL_TRANSITIVE, ` +
+                  'and the registry refused to change it (HTTP 409): ',
+              ),
+              error.message,
+            );
+            assert.match(error.message, /read-only/);
+            return true;
+          },
+        );
+      } finally {
+        await setReadOnly(false, subject, 'NONE');
+      }
+      assert.equal(await level(subject), 'NONE', 'its level is unchanged');
+      assert.deepEqual(await versions(subject), [1], 'no new version');
     });
   });
 });

@@ -151,9 +151,15 @@ describe('configuration', () => {
     );
   });
 
-  it('when the README is read, then its configuration and error-code tables are the generated ones', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    assert.ok(readme.includes(renderConfigTable()), 'README config table is stale: run npm run docs:config');
-    assert.ok(readme.includes(renderErrorTable()), 'README error table is stale: run npm run docs:config');
+  it('when docs/reference.md is read, then its configuration and error-code tables are the generated ones', () => {
+    const reference = readFileSync(new URL('../../docs/reference.md', import.meta.url), 'utf8');
+    assert.ok(
+      reference.includes(renderConfigTable()),
+      'docs/reference.md config table is stale: run npm run docs:config',
+    );
+    assert.ok(
+      reference.includes(renderErrorTable()),
+      'docs/reference.md error table is stale: run npm run docs:config',
+    );
   });
 });

@@ -91,7 +91,9 @@ async function requireLevel(
     await Subject.updateConfig({ subject, body: { compatibility: level } });
   } catch (error) {
     const status = registryStatus(error);
-    if (status === 403 || status === 405 || status === 422) {
+    // The registry answered and said no: not allowed (403, 405), a level it does not take (422), or a
+    // conflict with its state (409: Apicurio while its storage is read-only). Waiting would not help.
+    if (status === 403 || status === 405 || status === 409 || status === 422) {
       throw new CompatibilityMismatchError(
         `${subject} has compatibility ${current ?? '(none of its own)'}, SCHEMA_REGISTRY_COMPATIBILITY asks for ${level}, ` +
           `and the registry refused to change it (HTTP ${status}): ${messageOf(error)}`,
