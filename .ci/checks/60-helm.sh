@@ -102,7 +102,7 @@ if ! npx tsx scripts/validate-manifests.ts "${schema_args[@]}" "${rendered[@]}" 
 fi
 tail -n 1 "$OUT/validation.txt"
 
-# shellcheck runs once, over every script, in 40-compose.sh.
+# Every shell script is linted once, by 40-compose.sh.
 log "yamllint"
 yamllint --strict "$CHART/Chart.yaml" "$CHART/values.yaml" "${values_files[@]}" k8s/*.yaml k8s/local/*.yaml k8s/local/manifests/*.yaml
 echo "helm chart check passed"
