@@ -40,13 +40,15 @@ daemon_binary() {
 
 require_tools() {
   local missing=() tool
-  for tool in containerd ctr runc iptables ip6tables ip ss openssl curl podman go node; do
+  for tool in containerd ctr runc iptables ip6tables ip ss openssl curl podman debootstrap go node mvn python3; do
     command -v "$tool" >/dev/null || missing+=("$tool")
   done
   for tool in bridge host-local portmap loopback; do
     [ -x "/usr/lib/cni/$tool" ] || missing+=("cni-plugin:$tool")
   done
-  [ ${#missing[@]} -eq 0 ] || kdie "$EXIT_MISSING_TOOL" "missing: ${missing[*]} (apt-get install containerd runc containernetworking-plugins iptables iproute2 openssl curl podman golang; Node 22+)"
+  local jdk="${FIXTURE_JDK:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+  [ -x "$jdk/bin/jlink" ] || missing+=("a JDK >= 21 with jlink at $jdk (set FIXTURE_JDK)")
+  [ ${#missing[@]} -eq 0 ] || kdie "$EXIT_MISSING_TOOL" "missing: ${missing[*]} (bash .ci/install-system-packages.sh installs the Debian packages; Go, Node 22+, Maven, Python 3 and the JDK come with the machine)"
   [ "$(id -u)" = 0 ] || kdie "$EXIT_MISSING_TOOL" "the local cluster needs root (it runs the kubelet, containerd and iptables)"
 }
 
@@ -88,7 +90,8 @@ cmd_up() {
   klog "cluster ready in $((SECONDS - started)) s: kubectl --kubeconfig $KUBECONFIG_FILE get nodes"
   if [ "$install" = true ]; then
     build_app_images
-    bash k8s/local/fixture-images.sh
+    bash k8s/local/fixture-images.sh ||
+      kdie "$EXIT_BUILD_FAILED" "building the Kafka and Apicurio images failed (see above; caches in $IMAGE_CACHE)"
     local ref
     for ref in "$CONSUMER_REF" "$PRODUCER_REF" "${FIXTURE_IMAGES[@]}"; do load_image "$ref"; done
     install_release

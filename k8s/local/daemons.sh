@@ -27,13 +27,6 @@ start_daemon() { # name binary args...
   klog "started $name (pid $!, log: $K8S_LOGS/$name.log)"
 }
 
-# Fails with the component's log when it exited while we waited for it.
-assert_running() { # name binary
-  [ -n "$(daemon_pid "$1" "$2")" ] && return 0
-  tail -n 20 "$K8S_LOGS/$1.log" >&2 || true
-  kdie "$EXIT_START_FAILED" "$1 exited (log: $K8S_LOGS/$1.log)"
-}
-
 # Stops a daemon: SIGTERM, then once more (kube-apiserver with open watches needs a second one),
 # then SIGKILL after the grace period.
 stop_daemon() { # name binary [grace_s]

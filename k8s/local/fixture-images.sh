@@ -2,7 +2,7 @@
 # Builds the local cluster's two test fixtures with podman, nothing pulled:
 #   localhost/kos-local/kafka:KAFKA_VERSION
 #       Apache Kafka: one KRaft node that is broker and controller, with the settings of the local
-#       stack (scripts/stack/broker.ts), configured by environment variables (see the entrypoint
+#       stack (tools/stack/broker.ts), configured by environment variables (see the entrypoint
 #       below), data in /var/lib/kafka/data (storage formatted on first start).
 #   docker.io/apicurio/apicurio-registry:APICURIO_VERSION
 #       a stand-in with the official image's name and layout (as scripts/image/base-image.sh makes
@@ -11,7 +11,7 @@
 #       through environment variables (APICURIO_STORAGE_KIND=kafkasql, ...), JAVA_OPTS and
 #       JAVA_OPTS_APPEND honoured as by the UBI run script.
 # The versions are stack/pom.xml's. The jars come from Maven Central through that pom, with the
-# very invocation `npm run stack:up` uses (scripts/stack/download.ts); the Java runtime is a jlink
+# very invocation `npm run stack:up` uses (tools/stack/download.ts); the Java runtime is a jlink
 # of the Temurin JDK on this machine (FIXTURE_JDK); the rootfs is a debootstrap minbase Debian
 # (scripts/image/lib.sh). Both images run as a numeric non-root user with a read-only root
 # filesystem; only /tmp and the data directory need to be writable.
@@ -162,7 +162,7 @@ build_kafka() {
   cat >"$root$home/bin/kafka-entrypoint" <<'SH'
 #!/bin/bash
 # Starts one KRaft node that is both broker and controller, with the settings of the local stack
-# (scripts/stack/broker.ts). Any arguments are run instead (e.g. `kafka topics --list`).
+# (tools/stack/broker.ts). Any arguments are run instead (e.g. `kafka topics --list`).
 #   KAFKA_ADVERTISED_HOST  host name clients are told to connect to (localhost); in a pod its stable DNS name
 #   KAFKA_PORT             client listener port (9092)
 #   KAFKA_LISTEN_HOST      address the client listener binds (0.0.0.0)
@@ -270,7 +270,7 @@ SH
 
   cat >"$root$home/bin/kafka" <<'SH'
 #!/bin/bash
-# kafka TOOL [options]: Kafka's command-line tools (as scripts/kafka-cli.sh runs them), against this
+# kafka TOOL [options]: Kafka's command-line tools (as tools/stack/kafka-cli.sh runs them), against this
 # node's client port unless --bootstrap-server is given. E.g. `kafka topics --list`.
 set -Eeuo pipefail
 tool="${1:-}"

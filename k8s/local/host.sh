@@ -5,8 +5,10 @@
 # use a few fixed paths outside .k8s. Sourced by cluster.sh.
 
 HOST_BEFORE="$K8S_STATE/host-before"
-TOUCHED_SYSCTLS=(kernel.panic kernel.panic_on_oops vm.overcommit_memory net.ipv4.ip_forward
-  net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables)
+# The kubelet's (pkg/kubelet/cm/container_manager_linux.go: setupKernelTunables), kube-proxy's and the bridge plugin's.
+TOUCHED_SYSCTLS=(kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom kernel.keys.root_maxkeys
+  kernel.keys.root_maxbytes net.ipv4.ip_forward net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables
+  net.bridge.bridge-nf-call-ip6tables)
 # Fixed paths of the kubelet, containerd and libcni (the rest lives under .k8s).
 FIXED_PATHS=(/var/lib/kubelet /var/log/containers /var/log/pods /run/containerd /var/lib/cni/results
   /var/lib/cni/networks/kos-local /run/netns)

@@ -36,7 +36,7 @@ GO
 }
 
 build_app_images() {
-  bash scripts/image/base-image.sh
+  bash scripts/image/base-image.sh || kdie "$EXIT_BUILD_FAILED" "building the Node base image failed (see above)"
   local target ref
   for target in consumer producer; do
     ref="$CONSUMER_REF"

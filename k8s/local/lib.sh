@@ -70,14 +70,24 @@ node_ip() {
 
 kubectl_local() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 
-# Waits for a command to succeed, polling every half second; never sleeps blindly.
+# Waits for a command to succeed, polling every half second; never sleeps blindly. When the log is a
+# daemon's (.k8s/logs/<name>.log, with .k8s/run/<name>.pid), a daemon that exited fails at once.
 wait_for() { # timeout_s description log_file command...
-  local deadline=$((SECONDS + $1)) what=$2 logfile=$3
+  local timeout=$1 what=$2 logfile=$3 pidfile pid
+  local deadline=$((SECONDS + timeout))
   shift 3
+  pidfile="$K8S_RUN/$(basename "$logfile" .log).pid"
   until "$@" >/dev/null 2>&1; do
+    if [ -s "$pidfile" ]; then
+      pid="$(cat "$pidfile")"
+      if [ ! -d "/proc/$pid" ]; then
+        [ -s "$logfile" ] && tail -n 15 "$logfile" >&2
+        kdie "$EXIT_START_FAILED" "$(basename "$logfile" .log) exited while we waited for $what (log: $logfile)"
+      fi
+    fi
     if [ "$SECONDS" -ge "$deadline" ]; then
       [ -s "$logfile" ] && tail -n 15 "$logfile" >&2
-      kdie "$EXIT_START_FAILED" "timed out after $1 s waiting for $what (log: $logfile)"
+      kdie "$EXIT_START_FAILED" "timed out after $timeout s waiting for $what (log: $logfile)"
     fi
     sleep 0.5
   done

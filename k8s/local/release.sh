@@ -61,16 +61,16 @@ install_release() {
   # (one per revision). `helm upgrade` changes it on purpose.
   if helm_local status "$RELEASE" --namespace "$RELEASE_NAMESPACE" 2>/dev/null | grep -q '^STATUS: deployed$'; then
     klog "release $RELEASE is already installed (helm upgrade changes it)"
-    return 0
+  else
+    create_topics
+    restricted_namespace "$RELEASE_NAMESPACE"
+    helm_local upgrade --install "$RELEASE" charts/kafka-order-system --namespace "$RELEASE_NAMESPACE" \
+      --values "$LOCAL_VALUES" --wait --timeout 5m >"$K8S_LOGS/helm-install.log" 2>&1 || {
+      tail -n 20 "$K8S_LOGS/helm-install.log" >&2
+      kubectl_local -n "$RELEASE_NAMESPACE" get pods >&2 || true
+      kdie "$EXIT_INSTALL_FAILED" "helm install of $RELEASE failed (log: $K8S_LOGS/helm-install.log)"
+    }
   fi
-  create_topics
-  restricted_namespace "$RELEASE_NAMESPACE"
-  helm_local upgrade --install "$RELEASE" charts/kafka-order-system --namespace "$RELEASE_NAMESPACE" \
-    --values "$LOCAL_VALUES" --wait --timeout 5m >"$K8S_LOGS/helm-install.log" 2>&1 || {
-    tail -n 20 "$K8S_LOGS/helm-install.log" >&2
-    kubectl_local -n "$RELEASE_NAMESPACE" get pods >&2 || true
-    kdie "$EXIT_INSTALL_FAILED" "helm install of $RELEASE failed (log: $K8S_LOGS/helm-install.log)"
-  }
   kubectl_local -n "$RELEASE_NAMESPACE" rollout status "deployment/$RELEASE-kafka-order-system-consumer" --timeout=180s >/dev/null ||
     kdie "$EXIT_INSTALL_FAILED" "the consumers did not become Ready (kubectl --kubeconfig $KUBECONFIG_FILE -n $RELEASE_NAMESPACE describe pods)"
 }

@@ -52,6 +52,23 @@ export async function sh(file: string, args: readonly string[], timeoutMs = 120_
   }
 }
 
+/** Runs a command to its end, whatever its exit code, with extra environment variables. */
+export function shStatus(
+  file: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, [...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+  });
+}
+
 /** Runs a command, its output shown as it goes (the long steps: up, down). */
 export function shLive(file: string, args: readonly string[]): Promise<number> {
   return new Promise((resolve, reject) => {
