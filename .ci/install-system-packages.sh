@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that CI's checks and tests use, only those missing. The one place that
+# Installs the Debian packages that CI's checks and tests use, only those missing. CI's one place that
 # runs apt-get: .ci/run calls it first, and each check calls it again (a no-op then) so it also runs alone.
 #   kcat, shellcheck, yamllint            inspection and lint
 #   prometheus, prometheus-pushgateway    the real Prometheus of the integration tests, promtool

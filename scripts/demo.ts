@@ -28,7 +28,7 @@ const WAIT_TIMEOUT_MS = 120_000;
 const keepRunning = process.argv.includes('--keep');
 
 function ensureStack(): void {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/stack.ts', 'ensure'], {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'tools/stack/cli.ts', 'ensure'], {
     stdio: 'inherit',
     env: process.env,
   });

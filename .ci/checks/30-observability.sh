@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Observability check: the alert rules load and pass their promtool unit
-# tests, the dashboard JSON is what scripts/dashboard generates, and the
+# tests, the dashboard JSON is what tools/dashboard generates, and the
 # metric names pass promtool's lint. The Prometheus and Pushgateway binaries
 # are also what the integration tests start.
 set -Eeuo pipefail
@@ -22,11 +22,11 @@ yamllint --strict \
   "$rules" test/prometheus/*.test.yaml
 
 echo "--- dashboard JSON is current"
-npx tsx scripts/dashboard/generate.ts --check
+node --import tsx tools/dashboard/generate.ts --check
 
 echo "--- promtool check metrics (our metrics; prom-client's nodejs_* defaults are exempt)"
 for role in consumer producer; do
-  exposition="$(npx tsx scripts/dashboard/sample-metrics.ts "$role")"
+  exposition="$(node --import tsx tools/dashboard/sample-metrics.ts "$role")"
   grep -q '^orders_' <<<"$exposition" || { echo "no orders_ metrics printed for $role" >&2; exit 1; }
   problems="$(promtool check metrics <<<"$exposition" 2>&1 | grep -v '^nodejs_' || true)"
   if [ -n "$problems" ]; then

@@ -16,7 +16,7 @@ step() { printf -- '--- %s\n' "$*"; }
 bash .ci/install-system-packages.sh >/dev/null
 
 step "compose: Compose Specification schema ($COMPOSE_SPEC_SCHEMA)"
-npx tsx scripts/image/validate-compose.ts docker-compose.yml "$COMPOSE_SPEC_SCHEMA"
+node --import tsx scripts/image/validate-compose.ts docker-compose.yml "$COMPOSE_SPEC_SCHEMA"
 
 step "compose: yamllint"
 yamllint --strict docker-compose.yml compose/

@@ -11,6 +11,6 @@ trap 'echo "::error:: 50-image.sh failed at line $LINENO: $BASH_COMMAND" >&2' ER
 bash .ci/install-system-packages.sh >/dev/null
 
 # The images talk to the same broker and registry as the integration tests.
-npx tsx scripts/stack.ts ensure
+node --import tsx tools/stack/cli.ts ensure
 
 npm run test:image

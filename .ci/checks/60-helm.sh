@@ -95,7 +95,7 @@ done
 log "validating ${#rendered[@]} renders against Kubernetes ${K8S_VERSIONS[*]}"
 schema_args=()
 for v in "${K8S_VERSIONS[@]}"; do schema_args+=(--k8s-schemas "$SCHEMAS/$v-local-strict"); done
-if ! npx tsx scripts/validate-manifests.ts "${schema_args[@]}" "${rendered[@]}" >"$OUT/validation.txt"; then
+if ! node --import tsx tools/validate-manifests.ts "${schema_args[@]}" "${rendered[@]}" >"$OUT/validation.txt"; then
   grep -v '^ok ' "$OUT/validation.txt" >&2
   echo "::error:: rendered objects do not validate (full report: .cache/helm-rendered/validation.txt)" >&2
   exit 1

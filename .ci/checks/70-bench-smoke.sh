@@ -7,12 +7,8 @@ set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 trap 'echo "::error:: 70-bench-smoke failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
-if [ -f scripts/stack.ts ]; then
-  # Starts the local stack (and downloads kafka-tools, whose jars the Java baselines run) unless env names external services.
-  npx tsx scripts/stack.ts ensure
-else
-  echo "scripts/stack.ts is missing: expecting a broker on 127.0.0.1:9092 and a registry on :8081"
-fi
+# Starts the local stack (and downloads kafka-tools, whose jars the Java baselines run) unless env names external services.
+node --import tsx tools/stack/cli.ts ensure
 
 command -v java >/dev/null || { echo "java is required for the Java baselines (kafka-tools)" >&2; exit 1; }
 

@@ -12,7 +12,7 @@
 # also writes them into docs/containers.md.
 #
 # Needs: podman, runc, debootstrap (Debian packages) and the local stack
-# (KAFKA_BROKERS, SCHEMA_REGISTRY_URL; `npx tsx scripts/stack.ts ensure`).
+# (KAFKA_BROKERS, SCHEMA_REGISTRY_URL; `node --import tsx tools/stack/cli.ts ensure`).
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=scripts/image/lib.sh
@@ -76,7 +76,7 @@ metric() { # name [label="value"]; prints the sum of the matching samples, or no
 # ---- 0. the stack -------------------------------------------------------------
 broker_host="${KAFKA_BROKERS%%,*}"
 stack_up() { curl -fs -o /dev/null "$SCHEMA_REGISTRY_URL/subjects" && (exec 3<>"/dev/tcp/${broker_host%:*}/${broker_host##*:}") 2>/dev/null; }
-wait_for 60 "the local stack at $KAFKA_BROKERS and $SCHEMA_REGISTRY_URL (npx tsx scripts/stack.ts ensure)" stack_up
+wait_for 60 "the local stack at $KAFKA_BROKERS and $SCHEMA_REGISTRY_URL (node --import tsx tools/stack/cli.ts ensure)" stack_up
 
 # ---- 1. base image stand-in -----------------------------------------------------
 bash scripts/image/base-image.sh

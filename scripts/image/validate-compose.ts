@@ -1,7 +1,7 @@
 /**
  * Validates docker-compose.yml against the Compose Specification JSON schema.
  *
- *   npx tsx scripts/image/validate-compose.ts [compose-file] [schema]
+ *   node --import tsx scripts/image/validate-compose.ts [compose-file] [schema]
  *
  * The schema is the unmodified upstream file kept in shared/ beside the repo
  * (COMPOSE_SPEC_SCHEMA overrides its path). It declares draft-07, which is

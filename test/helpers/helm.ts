@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import { parseManifests, type Manifest } from '../../scripts/validate-manifests.js';
+import { parseManifests, type Manifest } from '../../tools/validate-manifests.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const CHART_DIR = join(REPO_ROOT, 'charts/kafka-order-system');

@@ -10,7 +10,7 @@ import {
   startRegistry,
   stopBroker,
   stopRegistry,
-} from '../../scripts/stack/index.js';
+} from '../../tools/stack/index.js';
 import {
   deadLetterPositions,
   expectedFromLedger,
@@ -63,7 +63,7 @@ before(() => {
   if (!external)
     assert.ok(
       status?.broker.running && status.registry.running,
-      'the local stack is not running: npm run test:integration starts it (tsx scripts/stack.ts ensure)',
+      'the local stack is not running: npm run test:integration starts it (npm run stack:up)',
     );
 });
 

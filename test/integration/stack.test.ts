@@ -4,7 +4,7 @@
  * the stack the other integration tests use.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,8 +13,14 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import { findOurProcesses, readPidFile } from '../../scripts/stack/process-control.js';
-import { restartBroker, stackStatus, startRegistry, stopRegistry } from '../../scripts/stack/index.js';
+import { readPidFile } from '../../tools/stack/processes.js';
+import {
+  stackStatus,
+  startBroker,
+  startRegistry,
+  stopBroker,
+  stopRegistry,
+} from '../../tools/stack/index.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -45,7 +51,7 @@ function stackEnv(
 }
 
 function startCli(args: readonly string[], env: NodeJS.ProcessEnv, node = process.execPath): ChildProcess {
-  return spawn(node, ['--import', 'tsx', path.join(REPO, 'scripts', 'stack.ts'), ...args], {
+  return spawn(node, ['--import', 'tsx', path.join(REPO, 'tools', 'stack', 'cli.ts'), ...args], {
     cwd: REPO,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,6 +103,13 @@ async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }
+}
+
+/** The pids of every JVM that carries this state folder's marker, found as CI's check finds them. */
+function stackJvms(stateDir: string): number[] {
+  const pattern = `-Dkos\\.stack\\.dir=${stateDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( |$)`;
+  const pgrep = spawnSync('pgrep', ['-f', '--', pattern], { encoding: 'utf8' });
+  return pgrep.stdout.split('\n').filter(Boolean).map(Number);
 }
 
 function newStateDir(name: string): string {
@@ -151,17 +164,6 @@ describe('local stack, started in its own state folder', () => {
     assert.ok(result.ms < 60_000, `second up took ${result.ms} ms`);
   });
 
-  it('when the pid file names a live process that is not ours, then status ignores it and re-finds the broker', async () => {
-    const pidFile = path.join(stateDir, 'run', 'broker.pid');
-    const realPid = readPidFile(pidFile);
-    // Our own pid stands for a recycled pid: alive, but not a broker of this stack.
-    writeFileSync(pidFile, `${process.pid}\n`);
-    const status = await stackStatus(apiOptions());
-    assert.equal(status.broker.pid, realPid);
-    assert.equal(status.up, true);
-    assert.equal(readPidFile(pidFile), realPid);
-  });
-
   it('when the registry is stopped and started, then the schemas registered before are still there', async () => {
     const base = `http://127.0.0.1:${ports[2]}/apis/ccompat/v7`;
     const subject = `stack-it-${Date.now()}-value`;
@@ -182,10 +184,11 @@ describe('local stack, started in its own state folder', () => {
     assert.ok(subjects.includes(subject));
   });
 
-  it('when the broker is restarted, then it keeps its topics and gets a new pid', async () => {
+  it('when the broker is stopped and started, then it keeps its topics and gets a new pid', async () => {
     const pidFile = path.join(stateDir, 'run', 'broker.pid');
     const before = readPidFile(pidFile);
-    await restartBroker(apiOptions());
+    assert.equal(await stopBroker(apiOptions()), 'terminated');
+    await startBroker(apiOptions());
     const after = readPidFile(pidFile);
     assert.notEqual(after, before);
     const admin = new Kafka({ brokers: [`127.0.0.1:${ports[0]}`], logLevel: logLevel.NOTHING }).admin();
@@ -208,7 +211,7 @@ describe('local stack, started in its own state folder', () => {
       const result = await runCli(['ensure'], external);
       assert.equal(result.code, 0, result.output);
       assert.match(result.output, /using the external broker and registry/);
-      assert.deepEqual(findOurProcesses(otherState), []);
+      assert.deepEqual(stackJvms(otherState), []);
     } finally {
       rmSync(otherState, { recursive: true, force: true });
     }
@@ -217,7 +220,7 @@ describe('local stack, started in its own state folder', () => {
   it('when down runs, then no JVM of this stack is left and its ports are free', async () => {
     const result = await runCli(['down'], env);
     assert.equal(result.code, 0, result.output);
-    assert.deepEqual(findOurProcesses(stateDir), []);
+    assert.deepEqual(stackJvms(stateDir), []);
     assert.equal(existsSync(path.join(stateDir, 'run', 'broker.pid')), false);
     const again = await freePortsAre(ports);
     assert.ok(again, 'ports still bound after down');
@@ -258,7 +261,7 @@ describe('local stack, bad input', () => {
         new RegExp(`127\\.0\\.0\\.1:${address.port} \\(Kafka broker\\) is already in use`),
       );
       assert.match(result.output, /STACK_KAFKA_PORT/);
-      assert.deepEqual(findOurProcesses(stateDir), []);
+      assert.deepEqual(stackJvms(stateDir), []);
     } finally {
       blocker.close();
       rmSync(stateDir, { recursive: true, force: true });
@@ -274,7 +277,7 @@ describe('local stack, bad input', () => {
       assert.equal(result.code, 4, result.output);
       assert.match(result.output, /state folder is corrupt/);
       assert.match(result.output, /stack:down -- --wipe/);
-      assert.deepEqual(findOurProcesses(stateDir), []);
+      assert.deepEqual(stackJvms(stateDir), []);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }
@@ -316,25 +319,40 @@ describe('local stack, bad input', () => {
         result.output,
         new RegExp(`Read ${stateDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\S+\\.log; its last lines:`),
       );
-      assert.deepEqual(findOurProcesses(stateDir), []);
+      assert.deepEqual(stackJvms(stateDir), []);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }
   });
 
-  it('when a pid file names a process that has exited, then status reports stopped and removes it', async () => {
+  it('when the pid files name processes that are not JVMs of this stack, then status reports stopped and down signals none of them', async () => {
     const stateDir = newStateDir('stale');
+    // A live bystander stands for a recycled pid; an exited process for a pid file left by a crash.
+    const bystander = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
     try {
       const gone = spawn(process.execPath, ['-e', '']);
       await new Promise((resolve) => gone.once('exit', resolve));
-      assert.ok(gone.pid !== undefined);
-      mkdirSync(path.join(stateDir, 'run'), { recursive: true });
-      writeFileSync(path.join(stateDir, 'run', 'broker.pid'), `${gone.pid}\n`);
-      const result = await runCli(['status'], stackEnv(stateDir, await freePorts(3)), 60_000);
+      assert.ok(gone.pid !== undefined && bystander.pid !== undefined);
+      const runDir = path.join(stateDir, 'run');
+      mkdirSync(runDir, { recursive: true });
+      writeFileSync(path.join(runDir, 'broker.pid'), `${gone.pid}\n`);
+      writeFileSync(path.join(runDir, 'registry.pid'), `${bystander.pid}\n`);
+      const env = stackEnv(stateDir, await freePorts(3));
+      const result = await runCli(['status'], env, 60_000);
       assert.equal(result.code, 1, result.output);
       assert.match(result.output, /broker \(Kafka [\d.]+\)\s+stopped/);
-      assert.equal(existsSync(path.join(stateDir, 'run', 'broker.pid')), false);
+      assert.match(result.output, /registry \(Apicurio [\d.]+\)\s+stopped/);
+      assert.equal(existsSync(path.join(runDir, 'broker.pid')), false);
+      assert.equal(existsSync(path.join(runDir, 'registry.pid')), false);
+
+      writeFileSync(path.join(runDir, 'registry.pid'), `${bystander.pid}\n`);
+      const stopped = await runCli(['down'], env, 60_000);
+      assert.equal(stopped.code, 0, stopped.output);
+      assert.match(stopped.output, /broker: not-running; registry: not-running/);
+      assert.equal(bystander.exitCode, null);
+      assert.equal(bystander.signalCode, null);
     } finally {
+      bystander.kill('SIGKILL');
       rmSync(stateDir, { recursive: true, force: true });
     }
   });
@@ -351,11 +369,11 @@ describe('local stack, bad input', () => {
         () => existsSync(path.join(stateDir, 'run', 'registry.pid')),
         120_000,
       );
-      await waitFor('both JVMs', () => findOurProcesses(stateDir).length === 2, 30_000);
+      await waitFor('both JVMs', () => stackJvms(stateDir).length === 2, 30_000);
       child.kill('SIGINT');
       const result = await done;
       assert.equal(result.code, 130, result.output);
-      assert.deepEqual(findOurProcesses(stateDir), []);
+      assert.deepEqual(stackJvms(stateDir), []);
       assert.equal(existsSync(path.join(stateDir, 'run', 'broker.pid')), false);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });

@@ -7,54 +7,48 @@ import {
   NODE_ID,
   inspectStorage,
   newClusterId,
+  parseProperties,
   renderLog4j2Properties,
+  renderProperties,
   renderServerProperties,
-} from '../../scripts/stack/broker.js';
-import { resolveStackConfig } from '../../scripts/stack/config.js';
-import { isCacheComplete } from '../../scripts/stack/download.js';
-import { externalParts } from '../../scripts/stack/ensure.js';
-import { StackError } from '../../scripts/stack/errors.js';
-import { createContext } from '../../scripts/stack/lifecycle.js';
-import { stackPaths } from '../../scripts/stack/paths.js';
-import { parseProperties, renderProperties } from '../../scripts/stack/properties.js';
-import { registryJvmArgs, registryUrl } from '../../scripts/stack/registry.js';
-import { formatTable } from '../../scripts/stack/report.js';
-import { normalizePom, parsePomVersions } from '../../scripts/stack/versions.js';
+} from '../../tools/stack/broker.js';
+import { normalizePom, parsePomVersions, resolveStackConfig, stackPaths } from '../../tools/stack/config.js';
+import { isCacheComplete } from '../../tools/stack/download.js';
+import { externalParts } from '../../tools/stack/ensure.js';
+import { StackError } from '../../tools/stack/errors.js';
+import { createContext } from '../../tools/stack/lifecycle.js';
+import { registryJvmArgs, registryUrl } from '../../tools/stack/registry.js';
 
 const REPO = '/repo';
 
 describe('stack config', () => {
   it('when nothing is set, then the documented defaults apply under the repo root', () => {
-    const config = resolveStackConfig({}, {}, REPO);
+    const config = resolveStackConfig({}, REPO);
     assert.equal(config.stateDir, '/repo/.stack');
     assert.equal(config.cacheDir, '/repo/.cache/stack');
     assert.deepEqual([config.kafkaPort, config.controllerPort, config.registryPort], [9092, 9093, 8081]);
     assert.equal(config.host, '127.0.0.1');
   });
 
-  it('when env and flags both set a value, then the flag wins', () => {
-    const config = resolveStackConfig(
-      { STACK_KAFKA_PORT: '19092', STACK_DIR: 'a' },
-      { 'kafka-port': '29092' },
-      REPO,
-    );
-    assert.equal(config.kafkaPort, 29092);
+  it('when the env sets a port and a relative state folder, then they apply, the folder under the repo root', () => {
+    const config = resolveStackConfig({ STACK_KAFKA_PORT: '19092', STACK_DIR: 'a' }, REPO);
+    assert.equal(config.kafkaPort, 19092);
     assert.equal(config.stateDir, '/repo/a');
   });
 
   it('when a port is not a number, then the error names the variable', () => {
     assert.throws(
-      () => resolveStackConfig({ STACK_REGISTRY_PORT: '80a' }, {}, REPO),
+      () => resolveStackConfig({ STACK_REGISTRY_PORT: '80a' }, REPO),
       (e: unknown) => e instanceof StackError && e.message.includes('STACK_REGISTRY_PORT'),
     );
   });
 
   it('when two ports are equal, then the config is rejected', () => {
-    assert.throws(() => resolveStackConfig({ STACK_CONTROLLER_PORT: '9092' }, {}, REPO), StackError);
+    assert.throws(() => resolveStackConfig({ STACK_CONTROLLER_PORT: '9092' }, REPO), StackError);
   });
 
   it('when extra JVM options are given, then they are split on whitespace', () => {
-    const config = resolveStackConfig({ STACK_REGISTRY_JAVA_OPTS: ' -Da=1   -Db=2 ' }, {}, REPO);
+    const config = resolveStackConfig({ STACK_REGISTRY_JAVA_OPTS: ' -Da=1   -Db=2 ' }, REPO);
     assert.deepEqual(config.registryJavaOpts, ['-Da=1', '-Db=2']);
   });
 });
@@ -138,7 +132,7 @@ describe('storage inspection', () => {
     }
   }
   const pathsFor = (stateDir: string) =>
-    stackPaths(resolveStackConfig({ STACK_DIR: stateDir }, {}, REPO), { kafka: '4.3.1', apicurio: '3.3.3' });
+    stackPaths(resolveStackConfig({ STACK_DIR: stateDir }, REPO), { kafka: '4.3.1', apicurio: '3.3.3' });
 
   it('when the data folder does not exist, then it needs formatting', () => {
     withState((dir) => {
@@ -154,7 +148,7 @@ describe('storage inspection', () => {
         path.join(paths.kafkaDataDir, 'meta.properties'),
         '#\nnode.id=1\ncluster.id=abc\nversion=1\n',
       );
-      assert.deepEqual(inspectStorage(paths), { formatted: true, clusterId: 'abc' });
+      assert.deepEqual(inspectStorage(paths), { formatted: true });
     });
   });
 
@@ -194,7 +188,6 @@ describe('storage inspection', () => {
 describe('registry arguments', () => {
   const config = resolveStackConfig(
     { STACK_REGISTRY_PORT: '18081', STACK_REGISTRY_JAVA_OPTS: '-Dx=y' },
-    {},
     REPO,
   );
   const paths = stackPaths(config, { kafka: '4.3.1', apicurio: '3.3.3' });
@@ -215,18 +208,6 @@ describe('registry arguments', () => {
 
   it('when asked for the URL, then it is the Confluent-compatible API path', () => {
     assert.equal(registryUrl(config), 'http://127.0.0.1:18081/apis/ccompat/v7');
-  });
-});
-
-describe('table', () => {
-  it('when rendered, then columns line up', () => {
-    assert.equal(
-      formatTable([
-        ['a', 'bb'],
-        ['ccc', 'd'],
-      ]),
-      'a    bb\nccc  d',
-    );
   });
 });
 
@@ -279,7 +260,7 @@ describe('download cache', () => {
   function filledCache(fn: (paths: ReturnType<typeof stackPaths>) => void): void {
     const dir = mkdtempSync(path.join(tmpdir(), 'stack-cache-'));
     try {
-      const paths = stackPaths(resolveStackConfig({ STACK_CACHE_DIR: dir }, {}, REPO), versions);
+      const paths = stackPaths(resolveStackConfig({ STACK_CACHE_DIR: dir }, REPO), versions);
       mkdirSync(paths.kafkaLibsDir, { recursive: true });
       mkdirSync(paths.apicurioDir, { recursive: true });
       writeFileSync(path.join(paths.kafkaLibsDir, 'kafka_2.13-4.3.1.jar'), '');

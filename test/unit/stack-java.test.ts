@@ -6,7 +6,7 @@ import {
   parseJavaVersionOutput,
   parseReleaseFile,
   type JavaInstall,
-} from '../../scripts/stack/java.js';
+} from '../../tools/stack/java.js';
 
 describe('java version parsing', () => {
   it('when versions use the old and new schemes, then the major is right', () => {

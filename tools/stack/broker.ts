@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -11,15 +11,31 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import type { StackConfig } from './config.js';
+import type { StackConfig, StackPaths } from './config.js';
 import { StackError, StackInterrupted } from './errors.js';
 import { cdsArgs, type JavaInstall } from './java.js';
-import type { StackPaths } from './paths.js';
-import { markerArgs, spawnDetached } from './process-control.js';
-import { parseProperties, renderProperties } from './properties.js';
-import { tailFile } from './readiness.js';
+import { markerArgs } from './processes.js';
 
 export const NODE_ID = 1;
+
+export function renderProperties(entries: Readonly<Record<string, string | number | boolean>>): string {
+  return `${Object.entries(entries)
+    .map(([k, v]) => `${k}=${String(v).replace(/\\/g, '\\\\')}`)
+    .join('\n')}\n`;
+}
+
+/** Enough of the .properties grammar for files Kafka writes: key=value lines and # comments. */
+export function parseProperties(text: string): Map<string, string> {
+  const result = new Map<string, string>();
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    const match = /^([^=:\s]+)\s*[=:]\s*(.*)$/.exec(line);
+    if (!match?.[1]) throw new Error(`not a property line: ${JSON.stringify(rawLine)}`);
+    result.set(match[1], match[2] ?? '');
+  }
+  return result;
+}
 
 export interface BrokerSettings {
   readonly host: string;
@@ -29,9 +45,8 @@ export interface BrokerSettings {
 }
 
 /**
- * A single combined broker+controller. The replication settings are the ones a
- * one-node cluster needs, or consumer groups and transactions never become
- * available (their internal topics default to replication factor 3).
+ * A single combined broker+controller. The replication settings are the ones a one-node cluster needs,
+ * or consumer groups and transactions never become available (their internal topics default to 3).
  */
 export function renderServerProperties(s: BrokerSettings): string {
   return renderProperties({
@@ -87,7 +102,7 @@ export function renderLog4j2Properties(logFile: string): string {
   });
 }
 
-/** A cluster id as Kafka's Uuid.toString() prints it: 16 random bytes, base64url, no padding, no leading '-'. */
+/** A cluster id as Kafka's Uuid.toString() prints it: 16 random bytes, base64url, no leading '-'. */
 export function newClusterId(random: (n: number) => Buffer = randomBytes): string {
   for (;;) {
     const id = random(16).toString('base64url');
@@ -95,19 +110,16 @@ export function newClusterId(random: (n: number) => Buffer = randomBytes): strin
   }
 }
 
-export type StorageState =
-  { readonly formatted: false } | { readonly formatted: true; readonly clusterId: string };
-
 const WIPE_HINT =
   'Delete the stack data with `npm run stack:down -- --wipe` (this loses its topics and schemas), then `npm run stack:up`.';
 
 /**
- * Decides whether the data folder is empty (format it), formatted by us, or
- * something we must not touch. Anything half-written counts as corrupt rather
- * than being re-formatted over, which could hide a real data loss.
+ * Whether the data folder is empty (format it), formatted by us, or something we must not touch (exit 4).
+ * Anything half-written counts as corrupt rather than being formatted over, which could hide a data loss.
  */
-export function inspectStorage(paths: StackPaths): StorageState {
+export function inspectStorage(paths: Pick<StackPaths, 'stateDir' | 'kafkaDataDir'>): { formatted: boolean } {
   const { stateDir, kafkaDataDir } = paths;
+  const corrupt = (why: string) => new StackError(`the state folder is corrupt: ${why}`, WIPE_HINT, 4);
   if (existsSync(stateDir) && !statSync(stateDir).isDirectory()) {
     throw new StackError(
       `the state path ${stateDir} exists but is not a folder`,
@@ -116,119 +128,95 @@ export function inspectStorage(paths: StackPaths): StorageState {
     );
   }
   if (!existsSync(kafkaDataDir)) return { formatted: false };
-  if (!statSync(kafkaDataDir).isDirectory()) {
-    throw new StackError(`the state folder is corrupt: ${kafkaDataDir} is not a folder`, WIPE_HINT, 4);
-  }
+  if (!statSync(kafkaDataDir).isDirectory()) throw corrupt(`${kafkaDataDir} is not a folder`);
   const metaFile = path.join(kafkaDataDir, 'meta.properties');
   if (!existsSync(metaFile)) {
     if (readdirSync(kafkaDataDir).length === 0) return { formatted: false };
-    throw new StackError(
-      `the state folder is corrupt: ${kafkaDataDir} holds data but no meta.properties`,
-      WIPE_HINT,
-      4,
-    );
+    throw corrupt(`${kafkaDataDir} holds data but no meta.properties`);
   }
   let meta: Map<string, string>;
   try {
     meta = parseProperties(readFileSync(metaFile, 'utf8'));
   } catch (error) {
-    throw new StackError(
-      `the state folder is corrupt: ${metaFile} is unreadable (${(error as Error).message})`,
-      WIPE_HINT,
-      4,
+    throw corrupt(`${metaFile} is unreadable (${(error as Error).message})`);
+  }
+  if (!meta.get('cluster.id') || meta.get('node.id') !== String(NODE_ID)) {
+    throw corrupt(
+      `${metaFile} lacks cluster.id or has node.id=${meta.get('node.id') ?? '(none)'} instead of ${NODE_ID}`,
     );
   }
-  const clusterId = meta.get('cluster.id');
-  const nodeId = meta.get('node.id');
-  if (!clusterId || nodeId !== String(NODE_ID)) {
-    throw new StackError(
-      `the state folder is corrupt: ${metaFile} lacks cluster.id or has node.id=${nodeId ?? '(none)'} instead of ${NODE_ID}`,
-      WIPE_HINT,
-      4,
-    );
-  }
-  return { formatted: true, clusterId };
+  return { formatted: true };
 }
 
-function brokerSettings(config: StackConfig, dataDir: string): BrokerSettings {
+function settings(config: StackConfig, dataDir: string): BrokerSettings {
   return { host: config.host, kafkaPort: config.kafkaPort, controllerPort: config.controllerPort, dataDir };
 }
 
-function classpath(paths: StackPaths): string[] {
-  return ['-cp', `${paths.kafkaLibsDir}/*`];
-}
-
-/**
- * Formats the KRaft storage once. It formats a staging folder that is renamed
- * into place only when complete, so a Ctrl-C mid-format leaves nothing half-done.
- */
+/** Formats the KRaft storage in a staging folder renamed into place when complete, so a Ctrl-C leaves nothing half-done. */
 export async function formatStorage(
   config: StackConfig,
   paths: StackPaths,
   java: JavaInstall,
   signal?: AbortSignal,
-): Promise<string> {
+): Promise<void> {
   const staging = `${paths.kafkaDataDir}.formatting`;
   const formatProps = path.join(paths.kafkaDir, 'format.properties');
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(paths.kafkaDir, { recursive: true });
-  writeFileSync(formatProps, renderServerProperties(brokerSettings(config, staging)));
-  const clusterId = newClusterId();
-  const out = paths.consoleFile('broker');
   mkdirSync(paths.logsDir, { recursive: true });
+  writeFileSync(formatProps, renderServerProperties(settings(config, staging)));
+  const args = [
+    '-cp',
+    `${paths.kafkaLibsDir}/*`,
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    newClusterId(),
+    '-c',
+    formatProps,
+  ];
   const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
     let output = '';
-    const child: ChildProcess = spawn(
-      java.java,
-      [...classpath(paths), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', formatProps],
-      { stdio: ['ignore', 'pipe', 'pipe'], signal },
-    );
-    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const child = spawn(java.java, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.once('error', (error) => {
-      reject(signal?.aborted ? new StackInterrupted(String(signal.reason ?? 'a signal')) : error);
+      reject(signal?.aborted ? new StackInterrupted(signal.reason) : error);
     });
-    child.once('exit', (exitCode) => {
-      resolve({ code: exitCode ?? 1, output });
-    });
+    child.once('exit', (exitCode) => resolve({ code: exitCode ?? 1, output }));
   });
-  writeFileSync(out, output, { flag: 'a' });
+  writeFileSync(paths.consoleFile('broker'), output, { flag: 'a' });
   if (code !== 0) {
     rmSync(staging, { recursive: true, force: true });
-    throw new StackError(`formatting the KRaft storage failed (exit ${code}):\n${tailFile(out, 20)}`);
+    throw new StackError(`formatting the KRaft storage failed (exit ${code}):\n${output.trimEnd()}`);
   }
   renameSync(staging, paths.kafkaDataDir);
   rmSync(formatProps, { force: true });
-  return clusterId;
 }
 
-/** Writes the broker's config files and starts it in the background. */
-export function launchBroker(config: StackConfig, paths: StackPaths, java: JavaInstall): ChildProcess {
-  mkdirSync(paths.logsDir, { recursive: true });
-  mkdirSync(paths.cdsDir, { recursive: true });
-  writeFileSync(paths.serverProperties, renderServerProperties(brokerSettings(config, paths.kafkaDataDir)));
-  writeFileSync(paths.log4jProperties, renderLog4j2Properties(paths.logFile('broker')));
-  return spawnDetached({
-    command: java.java,
-    args: [
-      `-Xms${config.brokerHeap}`,
-      `-Xmx${config.brokerHeap}`,
-      '-XX:+UseG1GC',
-      '-XX:MaxGCPauseMillis=20',
-      '-XX:+ExitOnOutOfMemoryError',
-      ...cdsArgs(java, paths.cdsDir, path.basename(path.dirname(paths.kafkaLibsDir))),
-      '-Djava.awt.headless=true',
-      // Kafka 4.3 still frees mapped index files through sun.misc.Unsafe; JDK 24+ warns about it on every start.
-      ...(java.major >= 24 ? ['--sun-misc-unsafe-memory-access=allow'] : []),
-      `-Dlog4j2.configurationFile=${paths.log4jProperties}`,
-      `-Dkafka.logs.dir=${paths.logsDir}`,
-      ...markerArgs(paths.stateDir, 'broker'),
-      ...config.brokerJavaOpts,
-      ...classpath(paths),
-      'kafka.Kafka',
-      paths.serverProperties,
-    ],
-    cwd: paths.kafkaDir,
-    consoleFile: paths.consoleFile('broker'),
-  });
+/** Writes the broker's config files and returns its JVM arguments. */
+export function brokerJvmArgs(config: StackConfig, paths: StackPaths, java: JavaInstall): string[] {
+  const serverProperties = path.join(paths.kafkaDir, 'server.properties');
+  const log4jProperties = path.join(paths.kafkaDir, 'log4j2.properties');
+  mkdirSync(paths.kafkaDir, { recursive: true });
+  writeFileSync(serverProperties, renderServerProperties(settings(config, paths.kafkaDataDir)));
+  writeFileSync(log4jProperties, renderLog4j2Properties(paths.logFile('broker')));
+  return [
+    '-Xmx512m',
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-XX:+ExitOnOutOfMemoryError',
+    ...cdsArgs(java, paths.cdsDir, path.basename(path.dirname(paths.kafkaLibsDir))),
+    '-Djava.awt.headless=true',
+    // Kafka 4.3 still frees mapped index files through sun.misc.Unsafe; JDK 24+ warns about it on every start.
+    ...(java.major >= 24 ? ['--sun-misc-unsafe-memory-access=allow'] : []),
+    `-Dlog4j2.configurationFile=${log4jProperties}`,
+    `-Dkafka.logs.dir=${paths.logsDir}`,
+    ...markerArgs(paths.stateDir, 'broker'),
+    ...config.brokerJavaOpts,
+    '-cp',
+    `${paths.kafkaLibsDir}/*`,
+    'kafka.Kafka',
+    serverProperties,
+  ];
 }

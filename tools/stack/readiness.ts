@@ -1,26 +1,24 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
-import { StackInterrupted } from './errors.js';
+import { StackInterrupted, throwIfAborted } from './errors.js';
 
-/** The last `lines` lines of a file (reading at most its last 64 KiB), or a note that it is missing. */
+/** The last `lines` lines of a file (from its last 64 KiB), indented, or a note that it is missing. */
 export function tailFile(file: string, lines: number): string {
   let fd: number | undefined;
   try {
     const size = statSync(file).size;
-    const length = Math.min(size, 64 * 1024);
-    const buffer = Buffer.alloc(length);
+    const buffer = Buffer.alloc(Math.min(size, 64 * 1024));
     fd = openSync(file, 'r');
-    readSync(fd, buffer, 0, length, size - length);
+    readSync(fd, buffer, 0, buffer.length, size - buffer.length);
     const text = buffer.toString('utf8').trimEnd();
-    return text === ''
-      ? '    (empty)'
-      : text
-          .split('\n')
-          .slice(-lines)
-          // Stack traces and JSON log lines run to kilobytes; the head of each says what happened.
-          .map((l) => `    ${l.length > 400 ? `${l.slice(0, 400)}…` : l}`)
-          .join('\n');
+    if (text === '') return '    (empty)';
+    // Stack traces and JSON log lines run to kilobytes; the head of each says what happened.
+    return text
+      .split('\n')
+      .slice(-lines)
+      .map((l) => `    ${l.length > 400 ? `${l.slice(0, 400)}…` : l}`)
+      .join('\n');
   } catch {
     return `    (${file} does not exist)`;
   } finally {
@@ -32,15 +30,14 @@ export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly
 
 /** Ready means the broker answers a Metadata request and lists itself. */
 export async function probeBroker(brokers: readonly string[], timeoutMs = 3000): Promise<ProbeResult> {
-  const kafka = new Kafka({
+  const admin = new Kafka({
     clientId: 'stack-readiness',
     brokers: [...brokers],
     logLevel: logLevel.NOTHING,
-    connectionTimeout: Math.min(timeoutMs, 3000),
+    connectionTimeout: timeoutMs,
     requestTimeout: timeoutMs,
     retry: { retries: 0 },
-  });
-  const admin = kafka.admin({ retry: { retries: 0 } });
+  }).admin({ retry: { retries: 0 } });
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
@@ -64,48 +61,43 @@ export async function probeRegistry(
   try {
     const response = await fetch(`${baseUrl}/subjects`, { headers, signal: AbortSignal.timeout(timeoutMs) });
     if (!response.ok) return { ok: false, reason: `GET /subjects answered ${response.status}` };
-    const body: unknown = await response.json();
-    return Array.isArray(body)
+    return Array.isArray(await response.json())
       ? { ok: true }
       : { ok: false, reason: 'GET /subjects did not answer a JSON array' };
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return { ok: false, reason: cause ?? (error as Error).message };
+    return {
+      ok: false,
+      reason: (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message,
+    };
   }
-}
-
-export interface WaitOptions {
-  readonly what: string;
-  readonly timeoutMs: number;
-  readonly signal?: AbortSignal;
-  /** Checked between probes: a process that died is reported at once instead of at the timeout. */
-  readonly stillRunning?: () => boolean;
-  readonly intervalMs?: number;
 }
 
 export type WaitOutcome =
   | { readonly ready: true; readonly ms: number }
   | { readonly ready: false; readonly why: 'timeout' | 'exited'; readonly lastReason: string };
 
-/** Polls `probe` until it succeeds, the process exits, the timeout passes or the signal aborts. */
+/** Polls `probe` until it succeeds, `stillRunning` says the process died, the timeout passes or the signal aborts. */
 export async function waitUntilReady(
   probe: () => Promise<ProbeResult>,
-  options: WaitOptions,
+  options: {
+    readonly timeoutMs: number;
+    readonly signal?: AbortSignal;
+    readonly stillRunning?: () => boolean;
+  },
 ): Promise<WaitOutcome> {
   const started = Date.now();
-  const deadline = started + options.timeoutMs;
   let lastReason = 'not probed yet';
   for (;;) {
-    if (options.signal?.aborted) throw new StackInterrupted(String(options.signal.reason ?? 'a signal'));
+    throwIfAborted(options.signal);
     if (options.stillRunning && !options.stillRunning()) return { ready: false, why: 'exited', lastReason };
     const result = await probe();
     if (result.ok) return { ready: true, ms: Date.now() - started };
     lastReason = result.reason;
-    if (Date.now() >= deadline) return { ready: false, why: 'timeout', lastReason };
+    if (Date.now() - started >= options.timeoutMs) return { ready: false, why: 'timeout', lastReason };
     try {
-      await sleep(options.intervalMs ?? 250, undefined, { signal: options.signal });
+      await sleep(250, undefined, { signal: options.signal });
     } catch {
-      throw new StackInterrupted(String(options.signal?.reason ?? 'a signal'));
+      throw new StackInterrupted(options.signal?.reason);
     }
   }
 }

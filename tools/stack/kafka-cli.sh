@@ -6,7 +6,7 @@
 #   npm run kafka -- console-consumer --topic orders-dlq --from-beginning --max-messages 5
 #   npm run kafka -- acls --list
 set -Eeuo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$root/stack/pom.xml")"
 libs="${STACK_CACHE_DIR:-$root/.cache/stack}/kafka-${version}/libs"
 if [ ! -d "$libs" ]; then

@@ -1,7 +1,4 @@
-/**
- * A failure the stack script explains to a person: what went wrong, what to do
- * next, and the exit code. Anything else that escapes is a bug and prints a stack trace.
- */
+/** A failure the stack explains to a person: what went wrong, what to do next, and the exit code. */
 export class StackError extends Error {
   constructor(
     message: string,
@@ -15,10 +12,14 @@ export class StackError extends Error {
 
 /** Ctrl-C (or SIGTERM) arrived while the stack was starting; 130 is the shell's code for SIGINT. */
 export class StackInterrupted extends StackError {
-  constructor(signalName: string) {
-    super(`interrupted by ${signalName}`, undefined, 130);
+  constructor(reason: unknown) {
+    super(`interrupted by ${typeof reason === 'string' ? reason : 'a signal'}`, undefined, 130);
     this.name = 'StackInterrupted';
   }
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new StackInterrupted(signal.reason);
 }
 
 export const DOCKER_ALTERNATIVE =

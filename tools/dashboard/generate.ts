@@ -1,6 +1,6 @@
 /**
  * Writes the dashboard JSON, or with --check fails when the committed file
- * differs from what scripts/dashboard/dashboard.ts generates.
+ * differs from what tools/dashboard/dashboard.ts generates.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ export const DASHBOARD_PATH = fileURLToPath(
   new URL('../../charts/kafka-order-system/files/grafana-dashboard.json', import.meta.url),
 );
 
-/** The file content: formatted like `npm run format` would, so lint and this check agree. */
+/** The file content: formatted as `prettier --write` would, so lint and this check agree. */
 export async function renderDashboard(): Promise<string> {
   const options = (await prettier.resolveConfig(DASHBOARD_PATH)) ?? {};
   return prettier.format(JSON.stringify(buildDashboard()), { ...options, parser: 'json' });
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const committed = await readFile(DASHBOARD_PATH, 'utf8').catch(() => '');
   if (committed !== rendered) {
     console.error(
-      `${DASHBOARD_PATH} is not what scripts/dashboard/dashboard.ts generates.\nRun: npm run dashboard:generate`,
+      `${DASHBOARD_PATH} is not what tools/dashboard/dashboard.ts generates.\nRun: npm run dashboard:generate`,
     );
     process.exitCode = 1;
     return;

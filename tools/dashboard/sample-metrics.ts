@@ -30,6 +30,6 @@ if (role === 'consumer') {
   bus.emit('order.acknowledged', { partition: 0, offset: '0', sendSeconds: 0.003, valid: true });
   process.stdout.write(await registry.metrics());
 } else {
-  console.error('usage: tsx scripts/dashboard/sample-metrics.ts consumer|producer');
+  console.error('usage: node --import tsx tools/dashboard/sample-metrics.ts consumer|producer');
   process.exitCode = 2;
 }

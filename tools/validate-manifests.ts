@@ -5,7 +5,7 @@
  * server. Custom resources (Strimzi, Prometheus Operator, KEDA) are left to the real API server of
  * `npm run test:k8s`, which installs their CRDs and every ci/*-values.yaml.
  *
- * Usage: tsx scripts/validate-manifests.ts --k8s-schemas DIR [--k8s-schemas DIR]... FILE...
+ * Usage: node --import tsx tools/validate-manifests.ts --k8s-schemas DIR [--k8s-schemas DIR]... FILE...
  */
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
