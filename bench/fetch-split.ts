@@ -8,7 +8,7 @@
  */
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { Consumer } from 'kafkajs';
+import { Kafka, type Consumer, type ConsumerConfig } from 'kafkajs';
 import { ConsumerEventBus } from '../src/consumer/events.js';
 import { startConsumer } from '../src/consumer/index.js';
 import { waitUntil } from '../test/helpers/wait.js';
@@ -46,6 +46,29 @@ const gcMsBetween = (from: number, to: number): number =>
 function instrument(consumer: Consumer, clock: FetchSplitClock): void {
   consumer.on(consumer.events.FETCH_START, () => clock.fetchStarted(performance.now()));
   consumer.on(consumer.events.FETCH, () => clock.fetchEnded(performance.now()));
+}
+
+/**
+ * Runs `start` with every kafkajs consumer created for `groupId` instrumented: kafkajs's
+ * Kafka.consumer() is wrapped meanwhile, so our consumer is measured from outside (it has no hook
+ * for it) exactly like the raw-kafkajs baselines.
+ */
+async function instrumentingGroup<T>(
+  groupId: string,
+  clock: FetchSplitClock,
+  start: () => Promise<T>,
+): Promise<T> {
+  const original = Kafka.prototype.consumer;
+  Kafka.prototype.consumer = function (this: Kafka, config: ConsumerConfig): Consumer {
+    const consumer = original.call(this, config);
+    if (config.groupId === groupId) instrument(consumer, clock);
+    return consumer;
+  };
+  try {
+    return await start();
+  } finally {
+    Kafka.prototype.consumer = original;
+  }
 }
 
 const result = (clock: FetchSplitClock, from: number, to: number): Split => ({
@@ -90,9 +113,8 @@ async function ours(kit: BenchKit, topics: BenchTopics, round: number): Promise<
     PROCESSING_MODE: mode,
     ...(await kit.freshStatsTopic(topics, `split-${round}`)),
   });
-  const consumer = await startConsumer(
-    { ...config, httpPort: 0 },
-    { logger: quiet, bus, instrument: (c) => instrument(c, clock) },
+  const consumer = await instrumentingGroup(config.groupId, clock, () =>
+    startConsumer({ ...config, httpPort: 0 }, { logger: quiet, bus }),
   );
   try {
     await waitUntil(`our consumer to finish ${orders}`, () => doneAt > 0, 60_000 + orders, 5);

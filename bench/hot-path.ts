@@ -1,12 +1,12 @@
 /**
  * `npm run bench:hot-path`: our consumer's per-record cost without a broker. The
  * same fetched batches go through kafkajs-free stand-ins of what raw kafkajs
- * does with them (count) and through our at-least-once handler; the difference
+ * does with them (count) and through our at-least-once batch loop; the difference
  * is what our pipeline adds per record, in ns, with the heap it churns.
  */
-import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { parseArgs } from 'node:util';
-import { AtLeastOnceHandler } from '../src/consumer/at-least-once-handler.js';
+import { AtLeastOnceCommit } from '../src/consumer/at-least-once-commit.js';
+import { BatchLoop } from '../src/consumer/batch-loop.js';
 import { ConsumerEventBus } from '../src/consumer/events.js';
 import { OrderProcessor } from '../src/consumer/order-processor.js';
 import { OutcomeRecorder } from '../src/consumer/outcome-recorder.js';
@@ -15,6 +15,7 @@ import { generateOrders, seededRandom } from '../src/domain/order-generator.js';
 import { registerConsumerMetrics } from '../src/adapters/metrics/consumer-metrics.js';
 import { createMetricsRegistry } from '../src/adapters/metrics/registry.js';
 import { OrderCodec, loadOrderSchema } from '../src/adapters/registry/order-codec.js';
+import type { BatchControl, BatchRecord, ConsumedBatch } from '../src/ports/records.js';
 import { registryStandIn } from '../test/helpers/registry-stand-in.js';
 import { quiet } from './kit.js';
 
@@ -34,7 +35,7 @@ const { registry } = registryStandIn({
 const codec = new OrderCodec(registry);
 await codec.register('orders');
 const generator = generateOrders({ startOrderId: 1, invalidRatio: 0, random: seededRandom(7) });
-const batches: KafkaMessage[][] = [];
+const batches: BatchRecord[][] = [];
 for (let offset = 0; offset < records; offset += 1) {
   const { order } = generator.next().value;
   const message = {
@@ -47,30 +48,26 @@ for (let offset = 0; offset < records; offset += 1) {
     headers: {},
     isControlRecord: false,
     batchContext: {},
-  } as unknown as KafkaMessage;
+  } as BatchRecord;
   if (offset % BATCH === 0) batches.push([]);
   batches.at(-1)?.push(message);
 }
 
-function payloadFor(messages: KafkaMessage[], partition: number): EachBatchPayload {
+function batchOf(messages: BatchRecord[], partition: number): ConsumedBatch {
   const last = messages.at(-1)?.offset ?? '0';
-  const batch = {
-    topic: 'orders',
-    partition,
-    highWatermark: String(Number(last) + 1),
-    messages,
-  } as unknown as Batch;
-  return {
-    batch,
-    resolveOffset: () => undefined,
-    heartbeat: () => Promise.resolve(),
-    commitOffsetsIfNecessary: () => Promise.resolve(),
-    isRunning: () => true,
-    isStale: () => false,
-    pause: () => () => undefined,
-    uncommittedOffsets: () => ({ topics: [] }),
-  };
+  return { topic: 'orders', partition, highWatermark: String(Number(last) + 1), messages };
 }
+
+const control: BatchControl = {
+  resolveOffset: () => undefined,
+  resolveBatch: () => undefined,
+  commit: () => Promise.resolve(),
+  pause: () => () => undefined,
+  seek: () => undefined,
+  heartbeat: () => Promise.resolve(),
+  isStopping: () => false,
+  shouldAbandon: () => false,
+};
 
 const bus = new ConsumerEventBus();
 registerConsumerMetrics(createMetricsRegistry({ service: 'consumer' }), bus);
@@ -88,30 +85,35 @@ const processor = new OrderProcessor({
   groupId: 'bench',
 });
 await codec.decode(batches[0]?.[0]?.value ?? null);
-const ours = new AtLeastOnceHandler({
+const recorder = new OutcomeRecorder({ average: new RunningAverage(), bus, logger: quiet });
+const ours = new BatchLoop({
   processor,
-  recorder: new OutcomeRecorder(new RunningAverage(), bus, quiet),
-  deadLetters: { publish: () => Promise.resolve() },
-  bus,
-  logger: quiet,
-  isStopping: () => false,
+  recorder,
+  commits: new AtLeastOnceCommit({
+    deadLetters: { publish: () => Promise.resolve() },
+    recorder,
+    logger: quiet,
+  }),
   heartbeatEveryMs: 3000,
 });
 
-async function nsPerRecord(eachBatch: (p: EachBatchPayload) => Promise<void>): Promise<number> {
+async function nsPerRecord(eachBatch: (batch: ConsumedBatch) => Promise<void>): Promise<number> {
   const started = process.hrtime.bigint();
-  for (const [i, messages] of batches.entries()) await eachBatch(payloadFor(messages, i % 3));
+  for (const [i, messages] of batches.entries()) await eachBatch(batchOf(messages, i % 3));
   return Number(process.hrtime.bigint() - started) / records;
 }
 
 let counted = 0;
-const raw = (p: EachBatchPayload): Promise<void> => {
-  counted += p.batch.messages.length;
+const raw = (batch: ConsumedBatch): Promise<void> => {
+  counted += batch.messages.length;
   return Promise.resolve();
 };
 const results: { raw: number; ours: number }[] = [];
 for (let round = 0; round < Number(values.rounds); round += 1) {
-  results.push({ raw: await nsPerRecord(raw), ours: await nsPerRecord((p) => ours.handle(p)) });
+  results.push({
+    raw: await nsPerRecord(raw),
+    ours: await nsPerRecord((batch) => ours.handle(batch, control)),
+  });
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 console.log(`records ${records}, rounds ${results.length} (counted ${counted})`);

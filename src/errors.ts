@@ -122,6 +122,8 @@ export type ErrorCode = keyof typeof ERROR_DOCS;
 
 export abstract class OrderSystemError extends Error {
   abstract readonly code: ErrorCode;
+  /** What a `wait` waits for; undefined for every other handling. */
+  abstract get dependency(): Dependency | undefined;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -130,83 +132,48 @@ export abstract class OrderSystemError extends Error {
   get handling(): Handling {
     return ERROR_DOCS[this.code].handling;
   }
-
-  /** What a `wait` waits for; undefined for every other handling. */
-  get dependency(): Dependency | undefined {
-    return undefined;
-  }
 }
 
-export class ConfigError extends OrderSystemError {
-  readonly code = 'KOS_CONFIG_INVALID';
+/**
+ * The base class of the errors of `code` (ERROR_DOCS says how they are handled), waiting for
+ * `dependency` when they are handled as `wait`.
+ */
+function codedError<C extends ErrorCode>(code: C, dependency?: Dependency) {
+  abstract class CodedError extends OrderSystemError {
+    readonly code: C = code;
+    get dependency(): Dependency | undefined {
+      return dependency;
+    }
+  }
+  return CodedError;
+}
+
+/** A dependency lacks a fix of patches/: exactly-once or bounded decoding cannot be kept with it. */
+export class UnpatchedClientError extends codedError('KOS_CLIENT_UNPATCHED') {}
+export class SchemaNotRegisteredError extends codedError('KOS_SCHEMA_NOT_REGISTERED') {}
+export class SchemaIncompatibleError extends codedError('KOS_SCHEMA_INCOMPATIBLE') {}
+export class CompatibilityMismatchError extends codedError('KOS_SCHEMA_COMPATIBILITY_MISMATCH') {}
+
+export class ConfigError extends codedError('KOS_CONFIG_INVALID') {
   constructor(readonly problems: readonly string[]) {
     super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
 }
 
-/** A dependency lacks a fix of patches/: exactly-once or bounded decoding cannot be kept with it. */
-export class UnpatchedClientError extends OrderSystemError {
-  readonly code = 'KOS_CLIENT_UNPATCHED';
-}
+// The record itself is wrong: dead-lettered at once.
+export class WireFormatError extends codedError('KOS_WIRE_FORMAT') {}
+export class UnknownSchemaError extends codedError('KOS_SCHEMA_UNKNOWN') {}
+export class DecodeError extends codedError('KOS_DECODE_FAILED') {}
+export class BatchUnreadableError extends codedError('KOS_BATCH_UNREADABLE') {}
+export class InvalidOrderError extends codedError('KOS_ORDER_INVALID') {}
 
-export class WireFormatError extends OrderSystemError {
-  readonly code = 'KOS_WIRE_FORMAT';
-}
+// Something the record needs is down: its partition waits.
+export class SchemaPendingError extends codedError('KOS_SCHEMA_PENDING', 'registry') {}
+export class RegistryUnavailableError extends codedError('KOS_REGISTRY_UNAVAILABLE', 'registry') {}
+export class RegistryAuthError extends codedError('KOS_REGISTRY_AUTH', 'registry') {}
+export class BrokerUnavailableError extends codedError('KOS_BROKER_UNAVAILABLE', 'broker') {}
 
-export class UnknownSchemaError extends OrderSystemError {
-  readonly code = 'KOS_SCHEMA_UNKNOWN';
-}
-
-export class SchemaPendingError extends OrderSystemError {
-  readonly code = 'KOS_SCHEMA_PENDING';
-  override get dependency(): Dependency {
-    return 'registry';
-  }
-}
-
-export class DecodeError extends OrderSystemError {
-  readonly code = 'KOS_DECODE_FAILED';
-}
-
-export class BatchUnreadableError extends OrderSystemError {
-  readonly code = 'KOS_BATCH_UNREADABLE';
-}
-
-export class InvalidOrderError extends OrderSystemError {
-  readonly code = 'KOS_ORDER_INVALID';
-}
-
-export class TransientDownstreamError extends OrderSystemError {
-  readonly code = 'KOS_DOWNSTREAM_TRANSIENT';
-}
-
-export class PermanentDownstreamError extends OrderSystemError {
-  readonly code = 'KOS_DOWNSTREAM_PERMANENT';
-}
-
-export class RegistryUnavailableError extends OrderSystemError {
-  readonly code = 'KOS_REGISTRY_UNAVAILABLE';
-  override get dependency(): Dependency {
-    return 'registry';
-  }
-}
-
-export class RegistryAuthError extends OrderSystemError {
-  readonly code = 'KOS_REGISTRY_AUTH';
-  override get dependency(): Dependency {
-    return 'registry';
-  }
-}
-
-export class BrokerUnavailableError extends OrderSystemError {
-  readonly code = 'KOS_BROKER_UNAVAILABLE';
-  override get dependency(): Dependency {
-    return 'broker';
-  }
-}
-
-export class DeadLetterUnwritableError extends OrderSystemError {
-  readonly code = 'KOS_DLQ_UNWRITABLE';
+export class DeadLetterUnwritableError extends codedError('KOS_DLQ_UNWRITABLE', 'dlq') {
   /**
    * The write got no answer, or failed in a way that does not say it was refused: it may still land
    * (kafkajs may still be sending it). A refusal, or a failure before anything was sent, is not in doubt.
@@ -217,23 +184,11 @@ export class DeadLetterUnwritableError extends OrderSystemError {
     super(message, options);
     this.inDoubt = options?.inDoubt ?? false;
   }
-
-  override get dependency(): Dependency {
-    return 'dlq';
-  }
 }
 
-export class SchemaNotRegisteredError extends OrderSystemError {
-  readonly code = 'KOS_SCHEMA_NOT_REGISTERED';
-}
-
-export class SchemaIncompatibleError extends OrderSystemError {
-  readonly code = 'KOS_SCHEMA_INCOMPATIBLE';
-}
-
-export class CompatibilityMismatchError extends OrderSystemError {
-  readonly code = 'KOS_SCHEMA_COMPATIBILITY_MISMATCH';
-}
+// The downstream step failed.
+export class TransientDownstreamError extends codedError('KOS_DOWNSTREAM_TRANSIENT') {}
+export class PermanentDownstreamError extends codedError('KOS_DOWNSTREAM_PERMANENT') {}
 
 /** The longest error message a dead letter or a log line carries. */
 export const MAX_ERROR_MESSAGE_CHARS = 1000;

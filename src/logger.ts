@@ -31,3 +31,11 @@ export function createLogger({ level, format, name }: LoggerOptions): Logger {
     },
   });
 }
+
+/** The logger of the process `name`, at the configured level and format. */
+export function processLogger(
+  config: { readonly logLevel: string; readonly logFormat: LoggerOptions['format'] },
+  name: string,
+): Logger {
+  return createLogger({ level: config.logLevel, format: config.logFormat, name });
+}

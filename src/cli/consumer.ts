@@ -2,11 +2,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../config/load.js';
 import { startConsumer, type ConsumerHandle } from '../consumer/index.js';
-import { createLogger } from '../logger.js';
+import { processLogger } from '../logger.js';
 import { configOrExit, exitOnUnhandled, onShutdownSignal } from './process-lifecycle.js';
 
 const config = configOrExit(() => loadConfig('consumer'));
-const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'order-consumer' });
+const logger = processLogger(config, 'order-consumer');
 exitOnUnhandled(logger);
 
 /** How long a shutdown during startup waits for the start to finish, to then leave the group cleanly. */

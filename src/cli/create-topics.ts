@@ -5,7 +5,7 @@ import { Kafka } from 'kafkajs';
 import { kafkaClientConfig } from '../adapters/kafka/client.js';
 import { describeTopicOutcomes, ensureTopics } from '../adapters/kafka/ensure-topics.js';
 import { loadConfig } from '../config/load.js';
-import { createLogger } from '../logger.js';
+import { processLogger } from '../logger.js';
 import { resolveTopics } from '../topics.js';
 import { configOrExit } from './process-lifecycle.js';
 
@@ -32,7 +32,7 @@ if (!Number.isInteger(waitMs) || waitMs < 0) {
 }
 
 const config = configOrExit(() => loadConfig('producer'));
-const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'create-topics' });
+const logger = processLogger(config, 'create-topics');
 const topics = resolveTopics(config);
 const deadline = Date.now() + waitMs;
 

@@ -2,7 +2,7 @@
 import { loadConfig } from '../config/load.js';
 import { OrderSystemError } from '../errors.js';
 import { runProducer } from '../producer/index.js';
-import { createLogger } from '../logger.js';
+import { processLogger } from '../logger.js';
 import { configOrExit, exitOnUnhandled } from './process-lifecycle.js';
 import { PRODUCER_USAGE, producerEnvFromArgs } from './producer-flags.js';
 
@@ -19,7 +19,7 @@ if (help) {
   process.exit(0);
 }
 const config = configOrExit(() => loadConfig('producer', env));
-const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'order-producer' });
+const logger = processLogger(config, 'order-producer');
 exitOnUnhandled(logger);
 
 // A signal stops generating orders; what was handed to Kafka is still flushed before exit.

@@ -50,6 +50,11 @@ function setting<T extends z.ZodType>(
   return { env, schema, defaultText, description, appliesTo, secret };
 }
 
+/** A text setting that is unset unless given (a user name, a password: `secret`, never shown). */
+function optionalText(env: string, description: string, secret = false): Setting<z.ZodOptional<z.ZodString>> {
+  return setting(env, z.string().min(1).optional(), '(unset)', description, BOTH, secret);
+}
+
 export const SETTINGS = {
   brokers: setting(
     'KAFKA_BROKERS',
@@ -69,20 +74,8 @@ export const SETTINGS = {
     'http://127.0.0.1:8081/apis/ccompat/v7',
     'Base URL of a Confluent-compatible schema registry (Confluent: http://host:8081; Apicurio: http://host:8081/apis/ccompat/v7).',
   ),
-  schemaRegistryUsername: setting(
-    'SCHEMA_REGISTRY_USERNAME',
-    z.string().min(1).optional(),
-    '(unset)',
-    'Registry basic-auth user.',
-  ),
-  schemaRegistryPassword: setting(
-    'SCHEMA_REGISTRY_PASSWORD',
-    z.string().min(1).optional(),
-    '(unset)',
-    'Registry basic-auth password.',
-    BOTH,
-    true,
-  ),
+  schemaRegistryUsername: optionalText('SCHEMA_REGISTRY_USERNAME', 'Registry basic-auth user.'),
+  schemaRegistryPassword: optionalText('SCHEMA_REGISTRY_PASSWORD', 'Registry basic-auth password.', true),
   registryTimeoutMs: setting(
     'SCHEMA_REGISTRY_TIMEOUT_MS',
     intIn(100, 60_000).default(5000),
@@ -273,25 +266,15 @@ export const SETTINGS = {
     'none',
     'SASL mechanism for the brokers.',
   ),
-  saslUsername: setting(
-    'KAFKA_SASL_USERNAME',
-    z.string().min(1).optional(),
-    '(unset)',
-    'SASL user (required when a mechanism is set).',
-  ),
-  saslPassword: setting(
+  saslUsername: optionalText('KAFKA_SASL_USERNAME', 'SASL user (required when a mechanism is set).'),
+  saslPassword: optionalText(
     'KAFKA_SASL_PASSWORD',
-    z.string().min(1).optional(),
-    '(unset)',
     'SASL password (required when a mechanism is set).',
-    BOTH,
     true,
   ),
   tls: setting('KAFKA_TLS', bool.default(false), 'false', 'Connect to the brokers over TLS.'),
-  tlsCaFile: setting(
+  tlsCaFile: optionalText(
     'KAFKA_TLS_CA_FILE',
-    z.string().min(1).optional(),
-    '(unset)',
     'PEM file of the CA that signed the brokers’ certificates (system CAs when unset).',
   ),
   orderCount: setting(

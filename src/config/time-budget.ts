@@ -1,3 +1,5 @@
+import type { SettingValues } from './settings.js';
+
 /**
  * The consumer's time limits, worked out once from the settings, and the rules that make them fit
  * the group's session. The group moves a member's partitions when it stays silent for the session
@@ -24,13 +26,15 @@ export const COMMIT_MARGIN_MS = 2000;
 /** The least time a transaction must be able to take records, or every record would need its own. */
 export const MIN_TRANSACTION_OPEN_MS = 1000;
 
-export interface TimeSettings {
-  readonly sessionTimeoutMs: number;
-  readonly registryTimeoutMs: number;
-  readonly kafkaRequestTimeoutMs: number;
-  readonly transactionTimeoutMs: number;
-  readonly processingMode: 'exactly-once' | 'at-least-once';
-}
+/** The settings the limits come from. */
+export type TimeSettings = Pick<
+  SettingValues,
+  | 'sessionTimeoutMs'
+  | 'registryTimeoutMs'
+  | 'kafkaRequestTimeoutMs'
+  | 'transactionTimeoutMs'
+  | 'processingMode'
+>;
 
 export interface TimeBudget {
   /** The longest one registry lookup can take: every try runs into the timeout, plus the pauses between. */

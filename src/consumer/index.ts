@@ -1,43 +1,45 @@
 import { Partitioners, type Consumer, type Producer } from 'kafkajs';
 import { retryPolicyFrom, type AppConfig } from '../config/load.js';
+import { timeBudget } from '../config/time-budget.js';
 import { formatCents } from '../domain/money.js';
+import { clusterView, type ClusterStatsView } from '../domain/partition-stats.js';
 import { RunningAverage } from '../domain/running-average.js';
+import { startHttpServer, type HttpServer } from '../adapters/http/server.js';
+import { eachBatchOf } from '../adapters/kafka/batch-payload.js';
 import { createKafka } from '../adapters/kafka/client.js';
+import { assertCodecsAvailable } from '../adapters/kafka/codecs.js';
+import { ConsumerHealth } from '../adapters/kafka/consumer-health.js';
 import { DeadLetterPublisher } from '../adapters/kafka/dead-letter-publisher.js';
 import { DeadLetterWriter } from '../adapters/kafka/dead-letter-writer.js';
-import { LazyAdmin } from '../adapters/kafka/lazy-admin.js';
-import { assertAvroDecodingBounded } from '../adapters/registry/avro-guard.js';
-import { assertCodecsAvailable } from '../adapters/kafka/codecs.js';
 import { assertKafkajsIsHardened } from '../adapters/kafka/kafkajs-guard.js';
-import { timeBudget } from '../config/time-budget.js';
-import { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
+import { LagPoller } from '../adapters/kafka/lag-poller.js';
+import { LazyAdmin } from '../adapters/kafka/lazy-admin.js';
+import { PartitionOwners } from '../adapters/kafka/partition-owners.js';
 import { assertAbortedRecordsStayHidden } from '../adapters/kafka/read-committed-guard.js';
+import { StatsChangelog } from '../adapters/kafka/stats-changelog.js';
+import { TransactionWriter } from '../adapters/kafka/transaction-writer.js';
 import { registerClusterMetrics } from '../adapters/metrics/cluster-metrics.js';
-import { clusterView, type ClusterStatsView } from '../domain/partition-stats.js';
-import { AtLeastOnceHandler } from './at-least-once-handler.js';
-import type { BatchHandler } from './batch-handler.js';
-import { OutcomeRecorder } from './outcome-recorder.js';
-import { TransactionalHandler } from './transactional-handler.js';
-import { startHttpServer, type HttpServer } from '../adapters/http/server.js';
 import { registerConsumerMetrics } from '../adapters/metrics/consumer-metrics.js';
 import { createMetricsRegistry } from '../adapters/metrics/registry.js';
+import { assertAvroDecodingBounded } from '../adapters/registry/avro-guard.js';
 import { OrderCodec, subjectFor } from '../adapters/registry/order-codec.js';
 import { registryReachable } from '../adapters/registry/registry-probe.js';
 import { createSchemaRegistry } from '../adapters/registry/schema-registry-client.js';
-import { createLogger, type Logger } from '../logger.js';
-import { ConsumerHealth } from './consumer-health.js';
+import { processLogger, type Logger } from '../logger.js';
+import { AtLeastOnceCommit } from './at-least-once-commit.js';
+import { BatchLoop } from './batch-loop.js';
+import type { CommitStrategy } from './commit-strategy.js';
 import { simulatedDownstream, type DownstreamStep } from './downstream.js';
 import { ConsumerEventBus } from './events.js';
-import { LagPoller } from './lag-poller.js';
 import { OrderProcessor } from './order-processor.js';
+import { OutcomeRecorder } from './outcome-recorder.js';
+import { TransactionalCommit } from './transactional-commit.js';
 
 export interface ConsumerOptions {
   readonly logger?: Logger;
   /** Replaces the simulated downstream step (tests inject deterministic failures here). */
   readonly downstream?: DownstreamStep;
   readonly bus?: ConsumerEventBus;
-  /** Sees the kafkajs consumer before it connects, for instrumentation (`npm run bench:fetch-split`). */
-  readonly instrument?: (consumer: Consumer) => void;
 }
 
 export interface ConsumerStats {
@@ -100,9 +102,7 @@ export async function startConsumer(
   // Nothing a client writes may take kafkajs minutes or crash it: headers, keys, batches it cannot read.
   assertKafkajsIsHardened();
   assertCodecsAvailable();
-  const logger =
-    options.logger ??
-    createLogger({ level: config.logLevel, format: config.logFormat, name: 'order-consumer' });
+  const logger = options.logger ?? processLogger(config, 'order-consumer');
   const bus = options.bus ?? new ConsumerEventBus();
   const metrics = createMetricsRegistry({ service: 'consumer' });
   registerConsumerMetrics(metrics, bus);
@@ -118,7 +118,6 @@ export async function startConsumer(
     heartbeatInterval: heartbeatEveryMs,
     maxWaitTimeInMs: 500,
   });
-  options.instrument?.(consumer);
   const dlqProducer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -129,10 +128,10 @@ export async function startConsumer(
   });
   const admin = new LazyAdmin(kafka);
 
-  const health = new ConsumerHealth(
+  const health = new ConsumerHealth({
     consumer,
-    config.ordersTopic,
-    (partitions) => {
+    ordersTopic: config.ordersTopic,
+    onJoin: (partitions) => {
       bus.emit('partitions.assigned', { partitions });
       if (partitions.length > 0)
         logger.info(
@@ -146,10 +145,10 @@ export async function startConsumer(
           `No partition of ${config.ordersTopic} assigned: this consumer stays idle until one is free (the group has more members than the topic has partitions)`,
         );
     },
-    () => {
+    onRebalance: () => {
       bus.emit('rebalance');
     },
-  );
+  });
 
   // Probes must answer while Kafka is still being reached, so HTTP comes first.
   const http: HttpServer = await startHttpServer({
@@ -183,11 +182,10 @@ export async function startConsumer(
   });
 
   const average = new RunningAverage();
-  const recorder = new OutcomeRecorder(average, bus, logger);
+  const recorder = new OutcomeRecorder({ average, bus, logger });
   let retried = 0;
   bus.on('order.retrying', () => (retried += 1));
 
-  const policy = retryPolicyFrom(config);
   // The limits every step of a batch keeps to (loadConfig checked that they fit the session).
   const budget = timeBudget(config);
   const codec = new OrderCodec(createSchemaRegistry(config));
@@ -198,51 +196,60 @@ export async function startConsumer(
     downstream:
       options.downstream ??
       (config.simulatedFailureRate > 0 ? simulatedDownstream(config.simulatedFailureRate) : undefined),
-    policy,
+    policy: retryPolicyFrom(config),
     groupId: config.groupId,
     stepTimeoutMs: budget.downstreamStepMs,
   });
 
   let stopping = false;
-  const isStopping = () => stopping;
-  const exactlyOnce = config.processingMode === 'exactly-once';
-  const changelog = exactlyOnce
-    ? new StatsChangelog(kafka, config.statsTopic, config.groupId, logger, (reason) =>
-        bus.emit('changelog.rejected', { partition: undefined, reason }),
-      )
-    : undefined;
+  const deadLetters = new DeadLetterWriter({
+    topic: config.dlqTopic,
+    admin,
+    writeTimeoutMs: budget.kafkaWriteMs,
+    logger,
+  });
+  const changelog =
+    config.processingMode === 'exactly-once'
+      ? new StatsChangelog({
+          kafka,
+          topic: config.statsTopic,
+          groupPrefix: config.groupId,
+          logger,
+          onUnreadable: (reason) => bus.emit('changelog.rejected', { partition: undefined, reason }),
+        })
+      : undefined;
   if (changelog) registerClusterMetrics(metrics, changelog, config.groupId, config.ordersTopic);
-  const handler: BatchHandler = changelog
-    ? new TransactionalHandler({
-        kafka,
-        consumer,
-        admin,
-        config,
-        policy,
-        processor,
+  const commits: CommitStrategy = changelog
+    ? new TransactionalCommit({
+        owners: new PartitionOwners({
+          kafka,
+          admin,
+          changelog,
+          transactions: new TransactionWriter({
+            topics: config,
+            deadLetters,
+            writeTimeoutMs: budget.kafkaWriteMs,
+          }),
+          settings: config,
+          bus,
+          logger,
+        }),
         recorder,
-        changelog,
-        bus,
+        orderIdOf: (value) => processor.orderIdOf(value),
         logger,
-        isStopping,
-        heartbeatEveryMs,
+        maxRecords: config.transactionMaxRecords,
+        // loadConfig guarantees this is positive in exactly-once mode.
+        closeAfterMs: budget.transactionCloseAfterMs,
       })
-    : new AtLeastOnceHandler({
-        processor,
+    : new AtLeastOnceCommit({
+        deadLetters: new DeadLetterPublisher(dlqProducer, deadLetters),
         recorder,
-        deadLetters: new DeadLetterPublisher(
-          dlqProducer,
-          config.dlqTopic,
-          new DeadLetterWriter(config.dlqTopic, admin, budget.kafkaWriteMs, logger),
-        ),
-        bus,
         logger,
-        isStopping,
-        heartbeatEveryMs,
       });
+  const loop = new BatchLoop({ processor, recorder, commits, heartbeatEveryMs });
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     const partitions = event.payload.memberAssignment[config.ordersTopic] ?? [];
-    handler
+    loop
       .onAssignment(partitions)
       .catch((error: unknown) => logger.warn({ err: error }, 'releasing partitions failed'));
   });
@@ -256,19 +263,23 @@ export async function startConsumer(
     partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
     eachBatchAutoResolve: false,
     // In exactly-once mode offsets are committed inside each transaction, never by kafkajs.
-    autoCommit: !exactlyOnce,
+    autoCommit: changelog === undefined,
     autoCommitInterval: 1000,
-    eachBatch: (payload) => handler.handle(payload),
+    eachBatch: eachBatchOf(
+      consumer,
+      (batch, control) => loop.handle(batch, control),
+      () => stopping,
+    ),
   });
-  const lagPoller = new LagPoller(
-    kafka,
-    config.groupId,
-    config.ordersTopic,
-    () => health.assignedPartitions,
+  const lagPoller = new LagPoller({
+    admin,
+    groupId: config.groupId,
+    topic: config.ordersTopic,
+    ownedPartitions: () => health.assignedPartitions,
     bus,
     logger,
-    config.lagPollIntervalMs,
-  );
+    everyMs: config.lagPollIntervalMs,
+  });
   lagPoller.start();
 
   let stopped: Promise<void> | undefined;
@@ -281,7 +292,7 @@ export async function startConsumer(
         .catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed'));
       await lagPoller.stop();
       // After the consumer: no batch can need a partition's producer any more.
-      await handler.close();
+      await loop.close();
       await changelog?.stop();
       await admin.close();
       await dlqProducer

@@ -4,31 +4,23 @@ import {
   DeadLetterUnwritableError,
   OrderSystemError,
   TransientDownstreamError,
-  type Dependency,
   type ErrorClassification,
 } from '../errors.js';
 import { buildDeadLetterHeaders } from '../domain/dead-letter.js';
 import { assertValidOrder, type Order } from '../domain/order.js';
 import { decideAfterFailure, waitDelayMs, type RetryPolicy } from '../domain/retry-policy.js';
+import type {
+  AttemptSoFar,
+  ComeBackLater,
+  DeadLetterSink,
+  OrderDecoder,
+  Outcome,
+  ProcessingContext,
+} from '../ports/processing.js';
+import type { BatchRecord, IncomingRecord } from '../ports/records.js';
 import type { DownstreamStep } from './downstream.js';
-import { MAX_RUN_ORDERS, OrderRun, type RunRecord } from './order-run.js';
-
-/** One record as read from the orders topic. */
-export interface IncomingRecord {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: string;
-  /** ms since the epoch, as a decimal string (kafkajs's representation). */
-  readonly timestamp: string;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  /**
-   * Set on the one record that stands for a record batch kafkajs could not read (a codec it lacks, data
-   * that does not inflate, a decompression bomb): the `undecodableBatch` property of
-   * patches/kafkajs+2.2.4.patch, which no producer can set (a header could be forged).
-   */
-  readonly undecodableBatch?: unknown;
-}
+import { MAX_RUN_ORDERS, OrderRun } from './order-run.js';
+import { deadLettered, originMs, processed, waiting } from './outcomes.js';
 
 /** Throws BatchUnreadableError when `record` stands for a batch that could not be read. */
 function assertReadable(record: { readonly undecodableBatch?: unknown }): void {
@@ -41,109 +33,11 @@ function assertReadable(record: { readonly undecodableBatch?: unknown }): void {
   );
 }
 
-export interface OrderDecoder {
-  decode(value: Buffer | null): Promise<Order>;
-  /**
-   * The same decode without I/O, for decoders that cache what they need: undefined when the
-   * writer schema is not at hand yet (decode() then fetches it). Throws as decode() rejects.
-   */
-  decodeCached?(value: Buffer | null): Order | undefined;
-  /**
-   * True when `value` is a good order (it decodes without I/O and passes assertValidOrder), with its
-   * price and time in `into`; false when only decode() and assertValidOrder can tell. Makes no object.
-   */
-  readGoodOrder?(value: Buffer | null, into: { priceCents: number; createdAtMs: number }): boolean;
-}
-
-export interface DeadLetterSink {
-  /**
-   * Resolves once the DLQ record is acknowledged by all in-sync replicas (or written into the open
-   * transaction). Rejects when it cannot be written, ideally with an error handled as `wait`
-   * (DeadLetterUnwritableError, BrokerUnavailableError): the record then waits, it is never skipped.
-   */
-  publish(record: IncomingRecord, headers: Record<string, Buffer>): Promise<void>;
-}
-
-/** What the processor may ask of the consumer while it works on one record. */
-export interface ProcessingContext {
-  /** Where dead letters go: straight to the DLQ, or into the open transaction. */
-  readonly deadLetters: DeadLetterSink;
-}
-
-/** Which attempt this is, for a record that comes back after a transient failure. */
-export interface AttemptSoFar {
-  /** 1 for a record seen for the first time. */
-  readonly attempt: number;
-  /** performance.now() of the first attempt, so the duration covers every attempt and backoff. */
-  readonly startedAt: number;
-  /** Waits in a row so far for a dependency that was down (they use no attempt); 0 or absent: none. */
-  readonly waits?: number;
-}
-
-export type Outcome =
-  | {
-      readonly kind: 'processed';
-      readonly record: IncomingRecord;
-      readonly order: Order;
-      readonly attempts: number;
-      readonly durationSeconds: number;
-      /** performance.now() when the outcome was reached: the next record's start, read once for both. */
-      readonly finishedAt: number;
-    }
-  | {
-      readonly kind: 'dead-lettered';
-      readonly record: IncomingRecord;
-      readonly failure: ErrorClassification;
-      readonly attempts: number;
-      readonly durationSeconds: number;
-      readonly finishedAt: number;
-    }
-  /**
-   * Attempt `attempt` failed transiently: the record must come back after `delayMs` as attempt
-   * `attempt + 1`. The caller pauses only this record's partition for the backoff, so the other
-   * partitions keep flowing, and nothing at or after this offset is committed meanwhile.
-   */
-  | {
-      readonly kind: 'retry-later';
-      readonly record: IncomingRecord;
-      readonly failure: ErrorClassification;
-      readonly attempt: number;
-      /** MAX_RETRIES, for the retry's log line. */
-      readonly maxRetries: number;
-      readonly delayMs: number;
-      readonly startedAt: number;
-      readonly finishedAt: number;
-    }
-  /**
-   * Something the record needs is down (`dependency`): not the record's fault. Its partition waits
-   * `delayMs`, then the record comes back as the same attempt, with `waits` waits in a row so far.
-   * Nothing at or after this offset is committed meanwhile; nothing is dead-lettered for it.
-   */
-  | {
-      readonly kind: 'waiting';
-      readonly record: IncomingRecord;
-      readonly failure: ErrorClassification;
-      readonly dependency: Dependency;
-      readonly attempt: number;
-      readonly waits: number;
-      readonly delayMs: number;
-      readonly startedAt: number;
-      readonly finishedAt: number;
-    };
-
-/** The outcomes after which a record's partition is paused and the record comes back. */
-export type ComeBackLater = Extract<Outcome, { kind: 'retry-later' | 'waiting' }>;
-
-/** Whether an outcome makes its record come back later (a retry or a wait), so the batch ends before it. */
-export const comesBack = (outcome: Outcome): outcome is ComeBackLater =>
-  outcome.kind === 'retry-later' || outcome.kind === 'waiting';
-
-/** Where a record that comes back later starts again: its next attempt, or the same one after a wait. */
-export function nextAttempt(outcome: ComeBackLater): AttemptSoFar {
-  return outcome.kind === 'retry-later'
-    ? { attempt: outcome.attempt + 1, startedAt: outcome.startedAt, waits: 0 }
-    : { attempt: outcome.attempt, startedAt: outcome.startedAt, waits: outcome.waits };
-}
+/** What tryHandleWithoutIO leaves to handle(): a step under way, or a failure to deal with. */
+type BegunAttempt =
+  | { readonly record: IncomingRecord; readonly order: Order; readonly pending: Promise<void> }
+  /** Boxed: anything may be thrown, undefined too. */
+  | { readonly record: IncomingRecord; readonly failure: { readonly error: unknown } };
 
 export interface OrderProcessorDeps {
   readonly decoder: OrderDecoder;
@@ -175,6 +69,8 @@ export class OrderProcessor {
   readonly #now: () => number;
   /** readGoodOrder's output, reused: a run reads into it and copies out the two numbers. */
   readonly #fields = { priceCents: 0, createdAtMs: 0 };
+  /** The attempt tryHandleWithoutIO began and handle() finishes (they run in one go, so one is enough). */
+  #begun: BegunAttempt | undefined;
 
   constructor(deps: OrderProcessorDeps) {
     this.#deps = deps;
@@ -197,7 +93,7 @@ export class OrderProcessor {
    * handle() then takes it, with every rule, error and retry.
    */
   takeRun(
-    records: readonly RunRecord[],
+    records: readonly BatchRecord[],
     from: number,
     until: number,
     startedAt: number,
@@ -230,34 +126,82 @@ export class OrderProcessor {
   }
 
   /**
-   * A plain Outcome when the first attempt needed no I/O (the common case: schema cached, downstream
-   * synchronous), so a batch of good orders costs no promise per record; a Promise otherwise.
-   * `startedAt` (performance.now()) lets a batch loop pass the previous record's `finishedAt`: a clock
-   * read costs about as much as validating an order on a virtual machine. `soFar` continues a record
-   * that came back after `retry-later`.
+   * The first attempt at `record` as far as it goes without I/O: its outcome when the order is done
+   * (its writer schema cached, valid, and the downstream step, if any, done synchronously), so good
+   * orders that takeRun does not take (each one is to be logged, a step, another writer schema) cost
+   * no promise. Undefined when it needs more: the writer schema is to be fetched, the step is
+   * asynchronous, or it failed (a dead letter, a retry); then handle() of the same record, called right
+   * after, goes on from where this stopped, without doing anything twice. `startedAt`
+   * (performance.now()) lets a batch loop pass the previous record's `finishedAt`: a clock read costs
+   * about as much as validating an order on a virtual machine.
    */
-  handle(
+  tryHandleWithoutIO(
+    record: IncomingRecord,
+    startedAt: number = performance.now(),
+    soFar: AttemptSoFar = { attempt: 1, startedAt },
+  ): Outcome | undefined {
+    try {
+      assertReadable(record);
+      const order = this.#deps.decoder.decodeCached?.(record.value);
+      // Nothing is begun: handle() fetches the writer schema.
+      if (order === undefined) return undefined;
+      assertValidOrder(order);
+      const pending = this.#bounded(this.#deps.downstream?.(order));
+      if (pending === undefined) return processed(record, order, soFar);
+      // handle() awaits it; until then, a rejection is not unhandled.
+      pending.catch(() => undefined);
+      this.#begun = { record, order, pending };
+    } catch (error) {
+      this.#begun = { record, failure: { error } };
+    }
+    return undefined;
+  }
+
+  /**
+   * An attempt at `record` with every await it needs (fetching its writer schema, the downstream
+   * step, its dead letter), then whatever follows it: the one tryHandleWithoutIO began for it, or a
+   * whole one. Never rejects: every path is an outcome. `soFar` continues a record that came back after
+   * `retry-later` or `waiting`.
+   */
+  async handle(
     record: IncomingRecord,
     ctx: ProcessingContext,
     startedAt: number = performance.now(),
     soFar: AttemptSoFar = { attempt: 1, startedAt },
-  ): Outcome | Promise<Outcome> {
-    const { decoder, downstream } = this.#deps;
-    const { attempt } = soFar;
+  ): Promise<Outcome> {
+    const begun = this.#begun?.record === record ? this.#begun : undefined;
+    this.#begun = undefined;
+    let order: Order;
     try {
-      assertReadable(record);
-      const order = decoder.decodeCached?.(record.value);
-      if (order === undefined) return this.#attempt(record, ctx, soFar);
-      assertValidOrder(order);
-      const pending = this.#bounded(downstream?.(order));
-      if (pending === undefined) return processed(record, order, attempt, soFar.startedAt);
-      return pending.then(
-        () => processed(record, order, attempt, soFar.startedAt),
-        (error: unknown) => this.#afterFailure(record, ctx, error, soFar),
-      );
+      if (begun !== undefined) {
+        if ('failure' in begun) throw begun.failure.error;
+        order = begun.order;
+        await begun.pending;
+      } else {
+        assertReadable(record);
+        const { decoder } = this.#deps;
+        order = decoder.decodeCached?.(record.value) ?? (await decoder.decode(record.value));
+        assertValidOrder(order);
+        await this.#bounded(this.#deps.downstream?.(order));
+      }
     } catch (error) {
       return this.#afterFailure(record, ctx, error, soFar);
     }
+    return processed(record, order, soFar);
+  }
+
+  /**
+   * The outcome of a record whose partition waits for a dependency that failed outside the record
+   * (`error`, handled as `wait`: taking ownership of the partition, a transaction), with the
+   * dependency backoff, growing with each wait in a row.
+   */
+  waitFor(
+    record: IncomingRecord,
+    error: unknown,
+    soFar: AttemptSoFar = { attempt: 1, startedAt: performance.now() },
+  ): ComeBackLater {
+    const delayMs = waitDelayMs(this.#deps.policy, (soFar.waits ?? 0) + 1, this.#deps.random);
+    return waiting(record, classifyError(error), soFar, delayMs);
   }
 
   /** A downstream step's promise, failing transiently once it has taken longer than stepTimeoutMs. */
@@ -273,20 +217,6 @@ export class OrderProcessor {
     });
     pending.catch(() => undefined);
     return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
-  }
-
-  /** Attempt number `attempt` with every await it needs, then whatever follows it. */
-  async #attempt(record: IncomingRecord, ctx: ProcessingContext, soFar: AttemptSoFar): Promise<Outcome> {
-    let order: Order;
-    try {
-      const { decoder } = this.#deps;
-      order = decoder.decodeCached?.(record.value) ?? (await decoder.decode(record.value));
-      assertValidOrder(order);
-      await this.#bounded(this.#deps.downstream?.(order));
-    } catch (error) {
-      return this.#afterFailure(record, ctx, error, soFar);
-    }
-    return processed(record, order, soFar.attempt, soFar.startedAt);
   }
 
   /**
@@ -309,23 +239,9 @@ export class OrderProcessor {
       try {
         await this.#deadLetter(record, failure, attempt, ctx.deadLetters);
       } catch (dlqError) {
-        const unwritable = classifyError(asWaitFailure(dlqError));
-        return waiting(
-          record,
-          unwritable,
-          soFar,
-          waitDelayMs(policy, (soFar.waits ?? 0) + 1, this.#deps.random),
-        );
+        return this.waitFor(record, asWaitFailure(dlqError), soFar);
       }
-      const finishedAt = performance.now();
-      return {
-        kind: 'dead-lettered',
-        record,
-        failure,
-        attempts: attempt,
-        durationSeconds: (finishedAt - startedAt) / 1000,
-        finishedAt,
-      };
+      return deadLettered(record, failure, soFar);
     }
     // Logged and counted by the OutcomeRecorder once the caller has really scheduled the retry.
     return {
@@ -357,53 +273,9 @@ export class OrderProcessor {
   }
 }
 
-/** The outcome of a record whose partition waits `delayMs` for the dependency `failure` names. */
-export function waiting(
-  record: IncomingRecord,
-  failure: ErrorClassification,
-  soFar: AttemptSoFar,
-  delayMs: number,
-): ComeBackLater {
-  return {
-    kind: 'waiting',
-    record,
-    failure,
-    // classifyError sets a dependency for every failure handled as `wait`.
-    dependency: failure.dependency ?? 'broker',
-    attempt: soFar.attempt,
-    waits: (soFar.waits ?? 0) + 1,
-    delayMs,
-    startedAt: soFar.startedAt,
-    finishedAt: performance.now(),
-  };
-}
-
 /** A dead letter that could not be written is a dependency being down, whatever the sink threw. */
 function asWaitFailure(error: unknown): OrderSystemError {
   if (error instanceof OrderSystemError && error.handling === 'wait') return error;
   const message = error instanceof Error ? error.message : String(error);
   return new DeadLetterUnwritableError(`the dead letter could not be written: ${message}`, { cause: error });
-}
-
-function processed(record: IncomingRecord, order: Order, attempts: number, startedAt: number): Outcome {
-  const finishedAt = performance.now();
-  return {
-    kind: 'processed',
-    record,
-    order,
-    attempts,
-    durationSeconds: (finishedAt - startedAt) / 1000,
-    finishedAt,
-  };
-}
-
-/** Order time when the writer gave one, else the record's timestamp; 0 when neither is known. */
-export function originMs(createdAtMs: number, recordTimestamp: string): number {
-  if (createdAtMs > 0) return createdAtMs;
-  const timestamp = Number(recordTimestamp);
-  return Number.isFinite(timestamp) && timestamp > 0 ? timestamp : 0;
-}
-
-export function where(record: IncomingRecord): string {
-  return `${record.topic}[${record.partition}]@${record.offset}`;
 }

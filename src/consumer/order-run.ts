@@ -6,16 +6,6 @@ export const MAX_RUN_ORDERS = 4000;
 
 const INITIAL_CAPACITY = 64;
 
-/** What a run needs of a record: kafkajs's KafkaMessage has all of it. */
-export interface RunRecord {
-  readonly offset: string;
-  /** ms since the epoch, as a decimal string (kafkajs's representation). */
-  readonly timestamp: string;
-  readonly value: Buffer | null;
-  /** Set on the record standing for a batch kafkajs could not read (see IncomingRecord). */
-  readonly undecodableBatch?: unknown;
-}
-
 /**
  * Consecutive good orders of one partition, processed back to back without an object, a string or
  * a clock read per order (OrderProcessor.takeRun). It is applied to the aggregate as a whole: by

@@ -1,9 +1,11 @@
-import { formatCents } from '../domain/money.js';
+import { formatCents, type Cents } from '../domain/money.js';
 import type { RunningAverage } from '../domain/running-average.js';
 import type { Logger } from '../logger.js';
-import type { ConsumerEventBus } from './events.js';
-import { originMs, where, type Outcome } from './order-processor.js';
+import type { ConsumerEventChannel } from '../ports/events.js';
+import type { Outcome } from '../ports/processing.js';
+import type { ConsumedBatch } from '../ports/records.js';
 import type { OrderRun } from './order-run.js';
+import { originMs, where } from './outcomes.js';
 import { PartitionWaits } from './partition-waits.js';
 import { WallClock } from './wall-clock.js';
 
@@ -14,6 +16,15 @@ export interface RecorderCounters {
   deadLettered: number;
 }
 
+export interface OutcomeRecorderOptions {
+  /** This instance's running average (the seed's). */
+  readonly average: RunningAverage;
+  readonly bus: ConsumerEventChannel;
+  readonly logger: Logger;
+  /** Turns outcomes' performance.now() readings into wall-clock times (tests fix it). */
+  readonly wallClock?: WallClock;
+}
+
 /**
  * Applies durable outcomes to this instance's running average, the event
  * bus (metrics) and the console: the seed's per-order lines.
@@ -22,14 +33,17 @@ export class OutcomeRecorder {
   readonly counters: RecorderCounters = { processed: 0, deadLettered: 0 };
   /** The partitions that wait for a dependency, for /readyz and the metrics. */
   readonly waits: PartitionWaits;
+  readonly #average: RunningAverage;
+  readonly #bus: ConsumerEventChannel;
+  readonly #logger: Logger;
+  readonly #wallClock: WallClock;
 
-  constructor(
-    private readonly average: RunningAverage,
-    private readonly bus: ConsumerEventBus,
-    private readonly logger: Logger,
-    private readonly wallClock: WallClock = new WallClock(),
-  ) {
-    this.waits = new PartitionWaits(bus);
+  constructor(options: OutcomeRecorderOptions) {
+    this.#average = options.average;
+    this.#bus = options.bus;
+    this.#logger = options.logger;
+    this.#wallClock = options.wallClock ?? new WallClock();
+    this.waits = new PartitionWaits(options.bus);
   }
 
   /**
@@ -37,22 +51,14 @@ export class OutcomeRecorder {
    * When not, a batch may be taken in runs (OrderProcessor.takeRun) and applied with recordRun.
    */
   get wantsEachOrder(): boolean {
-    return this.logger.isLevelEnabled('info');
+    return this.#logger.isLevelEnabled('info');
   }
 
   /** A run of good orders of `partition`, as if each had been recorded as `processed`, without its line. */
   recordRun(partition: number, run: OrderRun): void {
     this.waits.wentOn(partition);
-    const priceSumCents = BigInt(run.sumCents);
-    this.average.addMany(priceSumCents, run.count);
-    this.counters.processed += run.count;
-    this.bus.emit('orders.processed', {
-      partition,
-      count: run.count,
-      priceSumCents,
-      durationSeconds: run.durationSeconds,
-      endToEndSeconds: run.endToEndSeconds(this.wallClock.at(run.finishedAt)),
-    });
+    const endToEndSeconds = run.endToEndSeconds(this.#wallClock.at(run.finishedAt));
+    this.#processed(partition, run.count, BigInt(run.sumCents), run.durationSeconds, endToEndSeconds);
   }
 
   record(outcome: Outcome): void {
@@ -60,53 +66,71 @@ export class OutcomeRecorder {
       this.#recordWait(outcome);
       return;
     }
-    this.waits.wentOn(outcome.record.partition);
+    const { record } = outcome;
+    this.waits.wentOn(record.partition);
     if (outcome.kind === 'processed') {
-      const { order, record } = outcome;
-      this.average.add(order.priceCents);
-      this.counters.processed += 1;
+      const { order } = outcome;
       const endToEnd = this.#endToEndSeconds(order.createdAtMs, record.timestamp, outcome.finishedAt);
-      this.bus.emit('orders.processed', {
-        partition: record.partition,
-        count: 1,
-        priceSumCents: order.priceCents,
-        durationSeconds: outcome.durationSeconds,
-        endToEndSeconds: endToEnd === undefined ? [] : [endToEnd],
-      });
+      this.#processed(
+        record.partition,
+        1,
+        order.priceCents,
+        outcome.durationSeconds,
+        endToEnd === undefined ? [] : [endToEnd],
+      );
       // Building this line costs more than decoding the order; skip it when info is off (bench, quiet runs).
-      if (!this.logger.isLevelEnabled('info')) return;
-      this.logger.info(
+      if (!this.#logger.isLevelEnabled('info')) return;
+      this.#logger.info(
         { orderId: order.orderId, partition: record.partition, offset: record.offset },
         `Successfully processed order ${order.orderId}: ${order.product} - $${formatCents(order.priceCents)} | ` +
-          `running average $${formatCents(this.average.averageCents)} over ${this.average.count.toString()} orders`,
+          `running average $${formatCents(this.#average.averageCents)} over ${this.#average.count.toString()} orders`,
       );
     } else if (outcome.kind === 'retry-later') {
-      const { record, failure, attempt, maxRetries, delayMs } = outcome;
-      this.logger.warn(
+      const { failure, attempt, maxRetries, delayMs } = outcome;
+      this.#logger.warn(
         { partition: record.partition, offset: record.offset, code: failure.code, attempt, delayMs },
         `Retry ${attempt}/${maxRetries} for ${where(record)} in ${delayMs} ms: ${failure.message}`,
       );
-      this.bus.emit('order.retrying', {
+      this.#bus.emit('order.retrying', {
         partition: record.partition,
         reason: failure.code,
         attempt,
         delayMs,
       });
     } else {
-      const { record, failure, attempts } = outcome;
+      const { failure, attempts } = outcome;
       this.counters.deadLettered += 1;
-      this.bus.emit('order.dead_lettered', {
+      this.#bus.emit('order.dead_lettered', {
         partition: record.partition,
         reason: failure.code,
         attempts,
         durationSeconds: outcome.durationSeconds,
         endToEndSeconds: this.#endToEndSeconds(0, record.timestamp, outcome.finishedAt),
       });
-      this.logger.warn(
+      this.#logger.warn(
         { partition: record.partition, offset: record.offset, code: failure.code, attempts },
         `Sent ${where(record)} to the DLQ after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.message}`,
       );
     }
+  }
+
+  /** The records of `batch` up to `lastDone` are done: what is left of its partition is its lag. */
+  doneUpTo(batch: ConsumedBatch, lastDone: string): void {
+    const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastDone) - 1n));
+    this.#bus.emit('lag', [{ partition: batch.partition, lag }]);
+  }
+
+  /** `count` orders of `partition` done (one, or a run): the one path of every processed order. */
+  #processed(
+    partition: number,
+    count: number,
+    priceSumCents: Cents,
+    durationSeconds: number,
+    endToEndSeconds: ArrayLike<number>,
+  ): void {
+    this.#average.addMany(priceSumCents, count);
+    this.counters.processed += count;
+    this.#bus.emit('orders.processed', { partition, count, priceSumCents, durationSeconds, endToEndSeconds });
   }
 
   /**
@@ -128,14 +152,14 @@ export class OutcomeRecorder {
     const text =
       `${where(record)} waits ${delayMs} ms for the ${DEPENDENCY_NAMES[dependency]} (wait ${waits}; ` +
       `no retry used, nothing skipped): ${failure.message}`;
-    if (dependency === 'dlq') this.logger.error(line, text);
-    else this.logger.warn(line, text);
+    if (dependency === 'dlq') this.#logger.error(line, text);
+    else this.#logger.warn(line, text);
   }
 
   /** From the order's time when the writer gave one, else from the record's timestamp. */
   #endToEndSeconds(createdAtMs: number, recordTimestamp: string, finishedAt: number): number | undefined {
     const origin = originMs(createdAtMs, recordTimestamp);
     if (origin === 0) return undefined;
-    return Math.max(0, this.wallClock.at(finishedAt) - origin) / 1000;
+    return Math.max(0, this.#wallClock.at(finishedAt) - origin) / 1000;
   }
 }

@@ -1,4 +1,4 @@
-import type { AttemptSoFar } from './order-processor.js';
+import type { AttemptSoFar } from '../ports/processing.js';
 
 /** Pauses one partition of the consumer; the function it returns resumes it (kafkajs's `pause()`). */
 export type PausePartition = () => () => void;

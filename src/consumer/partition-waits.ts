@@ -1,5 +1,5 @@
 import type { Dependency } from '../errors.js';
-import type { ConsumerEventBus } from './events.js';
+import type { ConsumerEventChannel } from '../ports/events.js';
 
 /** One partition that waits for a dependency. */
 export interface PartitionWait {
@@ -21,7 +21,7 @@ export class PartitionWaits {
   readonly #waits = new Map<number, PartitionWait>();
 
   constructor(
-    private readonly bus: ConsumerEventBus,
+    private readonly bus: ConsumerEventChannel,
     private readonly now: () => number = () => performance.now(),
   ) {}
 

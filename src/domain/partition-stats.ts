@@ -54,12 +54,7 @@ export class StatsDelta {
   lastOffset: string | undefined;
 
   processed(priceCents: Cents, orderId: string, offset: string): void {
-    this.orders += 1;
-    this.sumCents += priceCents;
-    if (this.minCents === undefined || priceCents < this.minCents) this.minCents = priceCents;
-    if (this.maxCents === undefined || priceCents > this.maxCents) this.maxCents = priceCents;
-    this.lastOrderId = orderId;
-    this.lastOffset = offset;
+    this.#took(1, priceCents, priceCents, priceCents, orderId, offset);
   }
 
   /**
@@ -77,14 +72,25 @@ export class StatsDelta {
     lastOrderId: string,
   ): void {
     if (run.count === 0) return;
-    const minCents = BigInt(run.minCents);
-    const maxCents = BigInt(run.maxCents);
-    this.orders += run.count;
-    this.sumCents += BigInt(run.sumCents);
+    const { count, sumCents, minCents, maxCents, lastOffset } = run;
+    this.#took(count, BigInt(sumCents), BigInt(minCents), BigInt(maxCents), lastOrderId, lastOffset);
+  }
+
+  /** `count` processed orders, the last one `lastOrderId` at `lastOffset`: the one path of both. */
+  #took(
+    count: number,
+    sumCents: Cents,
+    minCents: Cents,
+    maxCents: Cents,
+    lastOrderId: string,
+    lastOffset: string,
+  ): void {
+    this.orders += count;
+    this.sumCents += sumCents;
     if (this.minCents === undefined || minCents < this.minCents) this.minCents = minCents;
     if (this.maxCents === undefined || maxCents > this.maxCents) this.maxCents = maxCents;
     this.lastOrderId = lastOrderId;
-    this.lastOffset = run.lastOffset;
+    this.lastOffset = lastOffset;
   }
 
   deadLetteredAt(offset: string): void {

@@ -1,11 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { ProducerEvents } from '../ports/events.js';
 
-/** What the producer reports; metrics and console output subscribe here. */
-export interface ProducerEvents {
-  /** The broker acknowledged an order (acks=all). */
-  'order.acknowledged': [{ partition: number; offset: string; sendSeconds: number; valid: boolean }];
-  /** An order could not be delivered. */
-  'order.failed': [{ reason: string; sendSeconds: number }];
-}
-
+/** The producer's event channel (ports/events.ts lists the events). */
 export class ProducerEventBus extends EventEmitter<ProducerEvents> {}

@@ -11,7 +11,7 @@ import { createMetricsRegistry } from '../adapters/metrics/registry.js';
 import { OrderCodec } from '../adapters/registry/order-codec.js';
 import { registryReachable } from '../adapters/registry/registry-probe.js';
 import { createSchemaRegistry } from '../adapters/registry/schema-registry-client.js';
-import { createLogger, type Logger } from '../logger.js';
+import { processLogger, type Logger } from '../logger.js';
 import { ProducerEventBus } from './events.js';
 import { Pacer } from './pacer.js';
 
@@ -49,9 +49,7 @@ export interface ProducerResult {
 const MAX_BATCH = 500;
 
 export async function runProducer(config: AppConfig, options: ProducerOptions = {}): Promise<ProducerResult> {
-  const logger =
-    options.logger ??
-    createLogger({ level: config.logLevel, format: config.logFormat, name: 'order-producer' });
+  const logger = options.logger ?? processLogger(config, 'order-producer');
   const bus = options.bus ?? new ProducerEventBus();
   const metrics = createMetricsRegistry({ service: 'producer' });
   registerProducerMetrics(metrics, bus);

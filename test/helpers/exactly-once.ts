@@ -42,7 +42,12 @@ export async function withChangelog<T>(
   topics: TestTopics,
   use: (changelog: StatsChangelog) => Promise<T>,
 ): Promise<T> {
-  const changelog = new StatsChangelog(kafka, topics.statsTopic, topics.groupId, quietLogger);
+  const changelog = new StatsChangelog({
+    kafka,
+    topic: topics.statsTopic,
+    groupPrefix: topics.groupId,
+    logger: quietLogger,
+  });
   await changelog.start();
   try {
     return await use(changelog);

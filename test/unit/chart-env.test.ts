@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { SETTINGS } from '../../src/config/settings.js';
 import { loadConfig, type Role } from '../../src/config/load.js';
 import { findObject, renderChart, type RenderOptions } from '../helpers/helm.js';
-import type { Manifest } from '../../scripts/validate-manifests.js';
+import type { Manifest } from '../../tools/validate-manifests.js';
 import { knownEnvNames, requiredDeploymentEnvNames } from '../helpers/required-env.js';
 
 interface EnvVar {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
-import type { Manifest } from '../../scripts/validate-manifests.js';
+import type { Manifest } from '../../tools/validate-manifests.js';
 import { findObject, helmTemplate, renderChart, renderNotes, type RenderOptions } from '../helpers/helm.js';
 
 interface Listener {

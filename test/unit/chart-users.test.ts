@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Manifest } from '../../scripts/validate-manifests.js';
+import type { Manifest } from '../../tools/validate-manifests.js';
 import { findObject, helmTemplate, renderChart, type RenderOptions } from '../helpers/helm.js';
 
 interface Acl {

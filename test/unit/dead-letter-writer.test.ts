@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Message } from 'kafkajs';
 import { DeadLetterWriter, DEFAULT_MAX_MESSAGE_BYTES } from '../../src/adapters/kafka/dead-letter-writer.js';
 import type { LazyAdmin } from '../../src/adapters/kafka/lazy-admin.js';
-import type { IncomingRecord } from '../../src/consumer/order-processor.js';
+import type { IncomingRecord } from '../../src/ports/records.js';
 import { DeadLetterUnwritableError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -95,7 +95,13 @@ describe('dead-letter writer', () => {
     const { broker, lazyAdmin, send } = brokerStandIn({ topicLimit: undefined, accepts: 200_000 });
     // The limit is read again before every write (it is believed for minutes in production): reading
     // the same answer again must not forget what the refusals taught.
-    const writer = new DeadLetterWriter(TOPIC, lazyAdmin, 1000, logger, 0);
+    const writer = new DeadLetterWriter({
+      topic: TOPIC,
+      admin: lazyAdmin,
+      writeTimeoutMs: 1000,
+      logger,
+      limitTtlMs: 0,
+    });
     const failures = await writeUntilAppended(writer, send);
     assert.ok(failures.length >= 1 && failures.length <= 4, `${failures.length} refusals`);
     for (const failure of failures) {
@@ -116,7 +122,13 @@ describe('dead-letter writer', () => {
   it('when the topic limit is raised after the writer learned a smaller size, then the letters grow back', async () => {
     const { broker, lazyAdmin, send } = brokerStandIn({ topicLimit: 1_000_000, accepts: 100_000 });
     // The limit is read again before every write (it is believed for minutes in production).
-    const writer = new DeadLetterWriter(TOPIC, lazyAdmin, 1000, logger, 0);
+    const writer = new DeadLetterWriter({
+      topic: TOPIC,
+      admin: lazyAdmin,
+      writeTimeoutMs: 1000,
+      logger,
+      limitTtlMs: 0,
+    });
     await writeUntilAppended(writer, send);
     assert.ok((broker.sends.at(-1)?.bytes ?? 0) <= 100_000);
 
@@ -132,7 +144,7 @@ describe('dead-letter writer', () => {
 
   it('when the DLQ topic does not exist, then nothing is sent and the error says so, not in doubt', async () => {
     const { broker, lazyAdmin, send } = brokerStandIn({ topics: ['orders'] });
-    const writer = new DeadLetterWriter(TOPIC, lazyAdmin, 1000, logger);
+    const writer = new DeadLetterWriter({ topic: TOPIC, admin: lazyAdmin, writeTimeoutMs: 1000, logger });
     await assert.rejects(writer.write(send, record(10), headers), (error: unknown) => {
       assert.ok(error instanceof DeadLetterUnwritableError);
       assert.match(error.message, /does not exist/);
@@ -144,7 +156,7 @@ describe('dead-letter writer', () => {
 
   it('when the send gets no answer, then the write ends at its deadline, in doubt (it may still land)', async () => {
     const { lazyAdmin } = brokerStandIn({});
-    const writer = new DeadLetterWriter(TOPIC, lazyAdmin, 300, logger);
+    const writer = new DeadLetterWriter({ topic: TOPIC, admin: lazyAdmin, writeTimeoutMs: 300, logger });
     const started = performance.now();
     await assert.rejects(
       writer.write(() => new Promise(() => undefined), record(10), headers),
@@ -170,7 +182,7 @@ describe('dead-letter writer', () => {
       describeConfigs: () => Promise.reject(brokerError('TOPIC_AUTHORIZATION_FAILED')),
     };
     const lazyAdmin = { get: () => Promise.resolve(admin) } as unknown as LazyAdmin;
-    const writer = new DeadLetterWriter(TOPIC, lazyAdmin, 100, logger);
+    const writer = new DeadLetterWriter({ topic: TOPIC, admin: lazyAdmin, writeTimeoutMs: 100, logger });
     await assert.rejects(
       writer.write((m) => Promise.resolve(sends.push(m)), record(10), headers),
       (error: unknown) => error instanceof DeadLetterUnwritableError && !error.inDoubt,
@@ -184,7 +196,7 @@ describe('dead-letter writer', () => {
 
   it('when the broker refuses the topic (not authorised), then the error is not in doubt', async () => {
     const { lazyAdmin } = brokerStandIn({});
-    const writer = new DeadLetterWriter(TOPIC, lazyAdmin, 1000, logger);
+    const writer = new DeadLetterWriter({ topic: TOPIC, admin: lazyAdmin, writeTimeoutMs: 1000, logger });
     await assert.rejects(
       writer.write(() => Promise.reject(brokerError('TOPIC_AUTHORIZATION_FAILED')), record(10), headers),
       (error: unknown) => error instanceof DeadLetterUnwritableError && !error.inDoubt,

@@ -3,12 +3,9 @@ import { describe, it } from 'node:test';
 import avro from 'avsc';
 import { LOGICAL_TYPES } from '../../src/adapters/registry/decimal-type.js';
 import { frame, loadOrderSchema, OrderCodec } from '../../src/adapters/registry/order-codec.js';
-import {
-  OrderProcessor,
-  type DeadLetterSink,
-  type IncomingRecord,
-  type Outcome,
-} from '../../src/consumer/order-processor.js';
+import { OrderProcessor } from '../../src/consumer/order-processor.js';
+import type { DeadLetterSink, Outcome } from '../../src/ports/processing.js';
+import type { IncomingRecord } from '../../src/ports/records.js';
 import { decodeDeadLetterHeaders } from '../../src/domain/dead-letter.js';
 import { seededRandom } from '../../src/domain/order-generator.js';
 import { registryStandIn } from '../helpers/registry-stand-in.js';
@@ -279,8 +276,7 @@ describe(`the decode path under ${CASES.toLocaleString('en')} fuzzed records (se
         key: null,
         value,
       };
-      const handled = processor.handle(record, ctx);
-      return handled instanceof Promise ? await handled : handled;
+      return processor.tryHandleWithoutIO(record) ?? (await processor.handle(record, ctx));
     };
 
     for (let i = 0; i < CASES; i += 1) {

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  nextAttempt,
-  OrderProcessor,
-  type Outcome,
-  type ProcessingContext,
-  type DeadLetterSink,
-  type IncomingRecord,
-  type OrderDecoder,
-} from '../../src/consumer/order-processor.js';
+import { OrderProcessor } from '../../src/consumer/order-processor.js';
+import { nextAttempt } from '../../src/consumer/outcomes.js';
+import type { Outcome, ProcessingContext, DeadLetterSink, OrderDecoder } from '../../src/ports/processing.js';
+import type { IncomingRecord } from '../../src/ports/records.js';
 import { decodeDeadLetterHeaders } from '../../src/domain/dead-letter.js';
 import { MAX_PRICE_CENTS, type Order } from '../../src/domain/order.js';
 import { MAX_RUN_ORDERS } from '../../src/consumer/order-run.js';
 import {
   BrokerUnavailableError,
+  PermanentDownstreamError,
   RegistryUnavailableError,
   TransientDownstreamError,
   WireFormatError,
@@ -213,7 +209,7 @@ describe('order processor', () => {
       decodeCached: () => order,
     };
 
-    function syncSetup(downstream: () => undefined) {
+    function syncSetup(downstream?: () => undefined) {
       const processor = new OrderProcessor({
         decoder: cachedDecoder,
         downstream,
@@ -241,11 +237,24 @@ describe('order processor', () => {
     }
 
     it('when the schema is cached and the downstream step needs no I/O, then the outcome comes back without a promise', () => {
-      const { processor, ctx } = syncSetup(() => undefined);
-      const outcome = processor.handle(record, ctx);
-      assert.ok(!(outcome instanceof Promise), 'no promise for a good order');
+      const { processor } = syncSetup(() => undefined);
+      const outcome = processor.tryHandleWithoutIO(record);
+      assert.ok(outcome !== undefined, 'no promise for a good order');
       assert.ok(outcome.kind === 'processed');
       assert.equal(outcome.attempts, 1);
+    });
+
+    it('when the attempt needs more than it can do without I/O, then handle() goes on with it, and the step runs once', async () => {
+      let calls = 0;
+      const { processor, ctx, dead } = syncSetup(() => {
+        calls += 1;
+        throw new PermanentDownstreamError('refused');
+      });
+      assert.equal(processor.tryHandleWithoutIO(record), undefined, 'its dead letter is I/O');
+      const outcome = await processor.handle(record, ctx);
+      assert.ok(outcome.kind === 'dead-lettered');
+      assert.equal(calls, 1, 'the step is not run again');
+      assert.equal(dead.length, 1);
     });
 
     it('when a synchronous downstream step throws transiently, then it is retried with exact attempt counts and dead-lettered', async () => {
@@ -306,7 +315,7 @@ describe('runs of good orders (takeRun)', () => {
   } as const;
   const good = (price: number, seconds: number) => Buffer.from([1, price, seconds]);
   const records = (values: (Buffer | null)[]) =>
-    values.map((value, i) => ({ offset: String(100 + i), timestamp: '5000', value }));
+    values.map((value, i) => ({ offset: String(100 + i), timestamp: '5000', key: null, value }));
 
   it('when good orders come first, then they are taken as one run up to the first other record, with exact totals', () => {
     const processor = new OrderProcessor({ decoder, policy, groupId: 'g' });

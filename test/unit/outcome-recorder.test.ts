@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { ConsumerEventBus, type ConsumerEvents } from '../../src/consumer/events.js';
+import { ConsumerEventBus } from '../../src/consumer/events.js';
+import type { ConsumerEvents } from '../../src/ports/events.js';
 import { OrderRun } from '../../src/consumer/order-run.js';
 import { OutcomeRecorder } from '../../src/consumer/outcome-recorder.js';
 import { RunningAverage } from '../../src/domain/running-average.js';
@@ -21,7 +22,7 @@ function setup(level: string) {
     () => 10_000,
     () => 0,
   );
-  const recorder = new OutcomeRecorder(average, bus, pino({ level }), wallClock);
+  const recorder = new OutcomeRecorder({ average, bus, logger: pino({ level }), wallClock });
   return { average, events, recorder };
 }
 

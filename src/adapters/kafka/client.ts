@@ -40,12 +40,30 @@ function kafkaLogLevel(level: string): logLevel {
   }
 }
 
-function sasl(config: AppConfig): SASLOptions | undefined {
+/** What the Kafka client needs of the configuration. */
+export type KafkaClientSettings = Pick<
+  AppConfig,
+  | 'clientId'
+  | 'brokers'
+  | 'tls'
+  | 'tlsCaFile'
+  | 'saslMechanism'
+  | 'saslUsername'
+  | 'saslPassword'
+  | 'kafkaRequestTimeoutMs'
+  | 'logLevel'
+>;
+
+function sasl(config: KafkaClientSettings): SASLOptions | undefined {
   if (config.saslMechanism === 'none' || !config.saslUsername || !config.saslPassword) return undefined;
   return { mechanism: config.saslMechanism, username: config.saslUsername, password: config.saslPassword };
 }
 
-export function kafkaClientConfig(config: AppConfig, logger: Logger, clientSuffix: string): KafkaConfig {
+export function kafkaClientConfig(
+  config: KafkaClientSettings,
+  logger: Logger,
+  clientSuffix: string,
+): KafkaConfig {
   const ssl = config.tls
     ? config.tlsCaFile
       ? { ca: [readFileSync(config.tlsCaFile, 'utf8')] }
@@ -66,7 +84,7 @@ export function kafkaClientConfig(config: AppConfig, logger: Logger, clientSuffi
   };
 }
 
-export function createKafka(config: AppConfig, logger: Logger, clientSuffix: string): Kafka {
+export function createKafka(config: KafkaClientSettings, logger: Logger, clientSuffix: string): Kafka {
   // Every codec Kafka has, each bounded: a batch another client compressed must never crash us.
   registerBoundedCodecs();
   return new Kafka(kafkaClientConfig(config, logger, clientSuffix));

@@ -1,5 +1,6 @@
 import type { Producer } from 'kafkajs';
-import type { DeadLetterSink, IncomingRecord } from '../../consumer/order-processor.js';
+import type { DeadLetterSink } from '../../ports/processing.js';
+import type { IncomingRecord } from '../../ports/records.js';
 import { DeadLetterWriter } from './dead-letter-writer.js';
 
 /**
@@ -8,9 +9,9 @@ import { DeadLetterWriter } from './dead-letter-writer.js';
  * what lets the consumer commit past the record.
  */
 export class DeadLetterPublisher implements DeadLetterSink {
+  /** `producer` sends through `writer` (whose topic is the DLQ). */
   constructor(
     private readonly producer: Producer,
-    private readonly topic: string,
     private readonly writer: DeadLetterWriter,
   ) {}
 
@@ -18,7 +19,7 @@ export class DeadLetterPublisher implements DeadLetterSink {
     return this.writer.write(
       (message) =>
         this.producer.send({
-          topic: this.topic,
+          topic: this.writer.topic,
           acks: -1,
           compression: DeadLetterWriter.compression,
           messages: [message],

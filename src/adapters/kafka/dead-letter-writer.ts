@@ -2,7 +2,7 @@ import kafkajs, { type Message } from 'kafkajs';
 import { DeadLetterUnwritableError, OrderSystemError } from '../../errors.js';
 import { fitDeadLetter } from '../../domain/dead-letter.js';
 import type { Logger } from '../../logger.js';
-import type { IncomingRecord } from '../../consumer/order-processor.js';
+import type { IncomingRecord } from '../../ports/records.js';
 import { withDeadline } from './deadline.js';
 import { describeKafkaError, isTooLarge, isTopicRefusal } from './kafka-errors.js';
 import type { LazyAdmin } from './lazy-admin.js';
@@ -33,6 +33,18 @@ interface WriteProgress {
 /** Sends one dead letter, in a plain producer or in the open transaction. */
 export type SendDeadLetter = (message: Message) => Promise<unknown>;
 
+export interface DeadLetterWriterOptions {
+  /** The DLQ topic (DLQ_TOPIC). */
+  readonly topic: string;
+  /** Looks the topic up and reads its max.message.bytes. */
+  readonly admin: LazyAdmin;
+  /** The longest one write may take, all of it (KAFKA_REQUEST_TIMEOUT_MS). */
+  readonly writeTimeoutMs: number;
+  readonly logger: Logger;
+  /** How long the topic's limit is believed before it is read again (default 5 minutes). */
+  readonly limitTtlMs?: number;
+}
+
 /**
  * Writes dead letters that always fit the DLQ topic: gzip-compressed, their value (and key) cut to
  * the topic's max.message.bytes with the original's length and SHA-256 in headers (fitDeadLetter),
@@ -51,13 +63,16 @@ export class DeadLetterWriter {
   /** The topic limit #learnedMax was learned under. */
   #learnedUnder: number | undefined;
 
-  constructor(
-    private readonly topic: string,
-    private readonly admin: LazyAdmin,
-    private readonly writeTimeoutMs: number,
-    private readonly logger: Logger,
-    private readonly limitTtlMs = LIMIT_TTL_MS,
-  ) {}
+  readonly #o: DeadLetterWriterOptions;
+
+  constructor(options: DeadLetterWriterOptions) {
+    this.#o = options;
+  }
+
+  /** The DLQ topic. */
+  get topic(): string {
+    return this.#o.topic;
+  }
 
   /**
    * Writes one dead letter, all of it (looking the topic up, reading its limit, sending) within
@@ -74,8 +89,8 @@ export class DeadLetterWriter {
     try {
       await withDeadline(
         this.#write(send, record, headers, started),
-        this.writeTimeoutMs,
-        `writing a dead letter to ${this.topic}`,
+        this.#o.writeTimeoutMs,
+        `writing a dead letter to ${this.#o.topic}`,
       );
     } catch (error) {
       // A write that ran out of time before its send must never send later: the record's next try
@@ -118,12 +133,12 @@ export class DeadLetterWriter {
       this.#limit = undefined;
     }
     if (isTopicRefusal(error)) {
-      return new DeadLetterUnwritableError(`${this.topic} refused the dead letter: ${detail}`, {
+      return new DeadLetterUnwritableError(`${this.#o.topic} refused the dead letter: ${detail}`, {
         cause: error,
       });
     }
     // Not a refusal: once the send began, it may have been appended, or may still be (no answer yet).
-    return new DeadLetterUnwritableError(`writing a dead letter to ${this.topic}: ${detail}`, {
+    return new DeadLetterUnwritableError(`writing a dead letter to ${this.#o.topic}: ${detail}`, {
       cause: error,
       inDoubt: started.sending,
     });
@@ -132,10 +147,10 @@ export class DeadLetterWriter {
   async #assertTopicExists(): Promise<void> {
     const now = performance.now();
     if (this.#existsAt !== undefined && now - this.#existsAt < EXISTS_TTL_MS) return;
-    const admin = await this.admin.get();
-    if (!(await admin.listTopics()).includes(this.topic)) {
+    const admin = await this.#o.admin.get();
+    if (!(await admin.listTopics()).includes(this.#o.topic)) {
       throw new DeadLetterUnwritableError(
-        `the dead-letter topic ${this.topic} does not exist (create it, or fix DLQ_TOPIC)`,
+        `the dead-letter topic ${this.#o.topic} does not exist (create it, or fix DLQ_TOPIC)`,
       );
     }
     this.#existsAt = now;
@@ -144,19 +159,24 @@ export class DeadLetterWriter {
   /** The topic's max.message.bytes, read now and then; the broker default when it cannot be read. */
   async #topicLimit(): Promise<number> {
     const now = performance.now();
-    if (this.#limit && now - this.#limit.readAt < this.limitTtlMs) return this.#limit.bytes;
+    if (this.#limit && now - this.#limit.readAt < (this.#o.limitTtlMs ?? LIMIT_TTL_MS))
+      return this.#limit.bytes;
     let bytes = DEFAULT_MAX_MESSAGE_BYTES;
     try {
-      const admin = await withDeadline(this.admin.get(), this.writeTimeoutMs, 'connecting an admin client');
+      const admin = await withDeadline(
+        this.#o.admin.get(),
+        this.#o.writeTimeoutMs,
+        'connecting an admin client',
+      );
       const { resources } = await withDeadline(
         admin.describeConfigs({
           includeSynonyms: false,
           resources: [
-            { type: ConfigResourceTypes.TOPIC, name: this.topic, configNames: ['max.message.bytes'] },
+            { type: ConfigResourceTypes.TOPIC, name: this.#o.topic, configNames: ['max.message.bytes'] },
           ],
         }),
-        this.writeTimeoutMs,
-        `reading max.message.bytes of ${this.topic}`,
+        this.#o.writeTimeoutMs,
+        `reading max.message.bytes of ${this.#o.topic}`,
       );
       const value = Number(
         resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue,
@@ -164,8 +184,8 @@ export class DeadLetterWriter {
       if (Number.isSafeInteger(value) && value > 0) bytes = value;
     } catch (error) {
       // Not authorised to describe it, or the topic is missing (then the write says so): assume the default.
-      this.logger.debug(
-        { err: error, topic: this.topic },
+      this.#o.logger.debug(
+        { err: error, topic: this.#o.topic },
         'Could not read the DLQ topic limit; assuming the default',
       );
     }

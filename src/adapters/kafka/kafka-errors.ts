@@ -1,3 +1,5 @@
+import { BrokerUnavailableError, OrderSystemError } from '../../errors.js';
+
 /**
  * kafkajs wraps broker errors (retriers wrap them in originalError, others in
  * cause); this finds the broker's error type anywhere in that chain.
@@ -65,4 +67,13 @@ export function describeKafkaError(error: unknown): string {
   const type = kafkaErrorType(error);
   const message = error instanceof Error ? error.message : String(error);
   return type && !message.includes(type) ? `${message} (${type})` : message;
+}
+
+/**
+ * What a partition waits for after `what` (taking ownership, a transaction) failed with `error`: the
+ * error itself when it already names a dependency that is down, else the broker.
+ */
+export function brokerWait(what: string, error: unknown): OrderSystemError {
+  if (error instanceof OrderSystemError && error.handling === 'wait') return error;
+  return new BrokerUnavailableError(`${what} failed: ${describeKafkaError(error)}`, { cause: error });
 }

@@ -21,6 +21,31 @@ export interface Restorable {
   readonly refused: readonly string[];
 }
 
+export interface StatsChangelogOptions {
+  readonly kafka: Kafka;
+  /** The changelog topic (STATS_TOPIC). */
+  readonly topic: string;
+  /** The consumer group; the reader's own throwaway group is named after it. */
+  readonly groupPrefix: string;
+  readonly logger: Logger;
+  /** Told of every record skipped as unreadable (for a metric and its alert). */
+  readonly onUnreadable?: (reason: string) => void;
+}
+
+/** Which partition's aggregate a restore waits for, until when, and what it checks the aggregate against. */
+export interface ReachesOptions {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** The offset the aggregate must be complete up to. */
+  readonly nextOffset: bigint;
+  readonly timeoutMs: number;
+  /** Runs about once a second while waiting (a consumer's heartbeat). */
+  readonly heartbeat?: () => Promise<void>;
+  /** Only a plausible aggregate counts (see restorable); without bounds, the latest one. */
+  readonly bounds?: RestoreBounds;
+}
+
 /**
  * Reads the whole aggregate changelog under read_committed and keeps the
  * latest value per key: the cluster-wide view every instance serves, and the
@@ -37,22 +62,22 @@ export class StatsChangelog {
   readonly #admin: Admin;
   readonly #groupId: string;
   #refresh: NodeJS.Timeout | undefined;
+  readonly #topic: string;
+  readonly #logger: Logger;
+  readonly #onUnreadable: (reason: string) => void;
 
-  constructor(
-    kafka: Kafka,
-    private readonly topic: string,
-    groupPrefix: string,
-    private readonly logger: Logger,
-    /** Told of every record skipped as unreadable (for a metric and its alert). */
-    private readonly onUnreadable: (reason: string) => void = () => undefined,
-  ) {
+  constructor(options: StatsChangelogOptions) {
+    const { kafka } = options;
+    this.#topic = options.topic;
+    this.#logger = options.logger;
+    this.#onUnreadable = options.onUnreadable ?? (() => undefined);
     // A private, throwaway group: every instance reads every record.
-    this.#groupId = `${groupPrefix}-stats-reader-${randomUUID().slice(0, 8)}`;
+    this.#groupId = `${options.groupPrefix}-stats-reader-${randomUUID().slice(0, 8)}`;
     this.#consumer = kafka.consumer({ groupId: this.#groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
     this.#admin = kafka.admin();
     // END_BATCH_PROCESS also fires for batches of only transaction markers, which eachBatch never sees.
     this.#consumer.on(this.#consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.topic === this.topic)
+      if (payload.topic === this.#topic)
         this.#positions.set(payload.partition, BigInt(payload.lastOffset) + 1n);
     });
   }
@@ -60,7 +85,7 @@ export class StatsChangelog {
   async start(): Promise<void> {
     await this.#admin.connect();
     await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+    await this.#consumer.subscribe({ topics: [this.#topic], fromBeginning: true });
     await this.#consumer.run({
       autoCommit: false,
       eachBatch: ({ batch }) => {
@@ -74,13 +99,13 @@ export class StatsChangelog {
     await this.#refreshEnds().catch(() => undefined);
     this.#refresh = setInterval(() => {
       this.#refreshEnds().catch((error: unknown) =>
-        this.logger.debug({ err: error }, 'changelog end offsets'),
+        this.#logger.debug({ err: error }, 'changelog end offsets'),
       );
     }, 2000);
   }
 
   async #refreshEnds(): Promise<Map<number, bigint>> {
-    const offsets = await this.#admin.fetchTopicOffsets(this.topic);
+    const offsets = await this.#admin.fetchTopicOffsets(this.#topic);
     const ends = new Map(offsets.map((o) => [o.partition, BigInt(o.high)] as const));
     for (const o of offsets)
       if (!this.#positions.has(o.partition)) this.#positions.set(o.partition, BigInt(o.low));
@@ -104,7 +129,7 @@ export class StatsChangelog {
     const deadline = performance.now() + timeoutMs;
     while (!this.#reached(ends)) {
       if (performance.now() > deadline) {
-        throw new Error(`changelog ${this.topic} not caught up after ${timeoutMs} ms`);
+        throw new Error(`changelog ${this.#topic} not caught up after ${timeoutMs} ms`);
       }
       await sleep(20);
     }
@@ -112,20 +137,14 @@ export class StatsChangelog {
 
   /**
    * Waits until the aggregate of `partition` is complete up to `nextOffset` (or beyond); false after
-   * `timeoutMs`. `whileWaiting` runs about once a second (a consumer's heartbeat). A committed record
+   * `timeoutMs`. `heartbeat` runs about once a second. A committed record
    * can sit beyond what read_committed may read: behind a transaction that began earlier on the
    * changelog and is still open (another partition's owner between its write and its commit, or a
    * crashed one until it is fenced or times out). catchUp() cannot see such a record; this waits for it.
    */
-  async reaches(
-    group: string,
-    topic: string,
-    partition: number,
-    nextOffset: bigint,
-    timeoutMs: number,
-    whileWaiting: () => Promise<void> = () => Promise.resolve(),
-    bounds?: RestoreBounds,
-  ): Promise<boolean> {
+  async reaches(options: ReachesOptions): Promise<boolean> {
+    const { group, topic, partition, nextOffset, timeoutMs, bounds } = options;
+    const whileWaiting = options.heartbeat ?? (() => Promise.resolve());
     const deadline = performance.now() + timeoutMs;
     let nextCall = performance.now() + 1000;
     // Only a plausible aggregate counts: a forged one "complete" far ahead must not end the wait early.
@@ -158,10 +177,10 @@ export class StatsChangelog {
       }
     } catch (error) {
       this.#unreadable += 1;
-      this.onUnreadable((error as Error).message);
-      this.logger.warn(
+      this.#onUnreadable((error as Error).message);
+      this.#logger.warn(
         { code: 'KOS_CHANGELOG_REJECTED', offset, reason: (error as Error).message },
-        `Skipping an unreadable aggregate record at ${this.topic}@${offset}: ${(error as Error).message}`,
+        `Skipping an unreadable aggregate record at ${this.#topic}@${offset}: ${(error as Error).message}`,
       );
       return;
     }

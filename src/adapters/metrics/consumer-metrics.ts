@@ -1,12 +1,12 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { averageCents } from '../../domain/money.js';
 import { TallyHistogram } from './tally-histogram.js';
-import type { ConsumerEventBus } from '../../consumer/events.js';
+import type { ConsumerEventChannel } from '../../ports/events.js';
 import { DEPENDENCIES, type Dependency } from '../../errors.js';
 import {
   centsToDollars,
-  FAILURE_REASONS,
   OTHER_REASON,
+  reasonCounter,
   reasonLabel,
   LATENCY_BUCKETS_SECONDS,
 } from './units.js';
@@ -19,7 +19,7 @@ export const ORDER_OUTCOMES = ['success', 'dead_lettered'] as const;
  * Every metric starts at zero for its known label values, so rate() and
  * increase() also count the first event after a scrape.
  */
-export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBus): void {
+export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventChannel): void {
   const registers = [registry];
 
   // Per-order updates only touch these numbers; the metrics read them on scrape (collect), because
@@ -68,18 +68,16 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBu
       this.inc(priceCount);
     },
   });
-  const retries = new Counter({
-    name: 'orders_retries_total',
-    help: 'Retries of a transient failure, by reason (error code from src/errors.ts, or other).',
-    labelNames: ['reason'] as const,
+  const retries = reasonCounter(
     registers,
-  });
-  const deadLettered = new Counter({
-    name: 'orders_dead_lettered_total',
-    help: 'Orders written to the dead-letter topic, by reason (error code from src/errors.ts, or other).',
-    labelNames: ['reason'] as const,
+    'orders_retries_total',
+    'Retries of a transient failure, by reason (error code from src/errors.ts, or other).',
+  );
+  const deadLettered = reasonCounter(
     registers,
-  });
+    'orders_dead_lettered_total',
+    'Orders written to the dead-letter topic, by reason (error code from src/errors.ts, or other).',
+  );
   const processingDuration = new TallyHistogram(
     {
       name: 'orders_processing_duration_seconds',
@@ -144,10 +142,6 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventBu
     registers,
   });
 
-  for (const reason of FAILURE_REASONS) {
-    retries.inc({ reason }, 0);
-    deadLettered.inc({ reason }, 0);
-  }
   for (const dependency of DEPENDENCIES) waits.inc({ dependency, reason: OTHER_REASON }, 0);
   changelogRejected.inc(0);
   assigned.set(0);

@@ -1,9 +1,9 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { ProducerEventBus } from '../../producer/events.js';
-import { FAILURE_REASONS, reasonLabel, SEND_BUCKETS_SECONDS } from './units.js';
+import type { ProducerEventChannel } from '../../ports/events.js';
+import { reasonCounter, reasonLabel, SEND_BUCKETS_SECONDS } from './units.js';
 
 /** Producer metrics, fed only by the producer's event bus. */
-export function registerProducerMetrics(registry: Registry, bus: ProducerEventBus): void {
+export function registerProducerMetrics(registry: Registry, bus: ProducerEventChannel): void {
   const registers = [registry];
 
   const produced = new Counter({
@@ -12,12 +12,11 @@ export function registerProducerMetrics(registry: Registry, bus: ProducerEventBu
     labelNames: ['valid'] as const,
     registers,
   });
-  const errors = new Counter({
-    name: 'orders_produce_errors_total',
-    help: 'Orders that could not be delivered, by reason (error code from src/errors.ts, or other).',
-    labelNames: ['reason'] as const,
+  const errors = reasonCounter(
     registers,
-  });
+    'orders_produce_errors_total',
+    'Orders that could not be delivered, by reason (error code from src/errors.ts, or other).',
+  );
   const sendDuration = new Histogram({
     name: 'orders_produce_send_duration_seconds',
     help: 'Time from handing an order to the client until the broker acknowledged it or the send failed, by outcome.',
@@ -28,7 +27,6 @@ export function registerProducerMetrics(registry: Registry, bus: ProducerEventBu
 
   produced.inc({ valid: 'true' }, 0);
   produced.inc({ valid: 'false' }, 0);
-  for (const reason of FAILURE_REASONS) errors.inc({ reason }, 0);
   sendDuration.zero({ outcome: 'acknowledged' });
   sendDuration.zero({ outcome: 'failed' });
 

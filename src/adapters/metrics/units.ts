@@ -1,3 +1,4 @@
+import { Counter, type Registry } from 'prom-client';
 import { ERROR_DOCS, type ErrorCode } from '../../errors.js';
 
 /**
@@ -53,3 +54,10 @@ export function reasonLabel(reason: string): string {
 }
 
 const FAILURE_REASON_SET = new Set(FAILURE_REASONS);
+
+/** A counter by `reason`, every reason created at zero up front (see FAILURE_REASONS); reasonLabel() bounds its labels. */
+export function reasonCounter(registers: Registry[], name: string, help: string): Counter<'reason'> {
+  const counter = new Counter({ name, help, labelNames: ['reason'] as const, registers });
+  for (const reason of FAILURE_REASONS) counter.inc({ reason }, 0);
+  return counter;
+}

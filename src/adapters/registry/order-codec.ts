@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { DecodeError, WireFormatError } from '../../errors.js';
-import { MAX_ORDER_ID_BYTES, MAX_PRICE_CENTS, MAX_PRODUCT_BYTES, type Order } from '../../domain/order.js';
+import type { Order } from '../../domain/order.js';
+import type { GoodOrderFields, OrderDecoder } from '../../ports/processing.js';
 import { LOGICAL_TYPES } from './decimal-type.js';
+import { InPlaceOrderReader } from './in-place-order-reader.js';
 import { registryCallFailed, registryStatus } from './registry-errors.js';
 import { registerSchema, type RegistrationOptions } from './subject-registration.js';
 import { WriterSchemas, type WriterResolution, type WriterSchemaOptions } from './writer-schemas.js';
@@ -15,35 +17,6 @@ export const subjectFor = (topic: string): string => `${topic}-value`;
 
 const MAGIC_BYTE = 0;
 const HEADER_LENGTH = 5;
-
-/** What the aggregate needs of a good order, read in place by OrderCodec.readGoodOrder. */
-export interface GoodOrderFields {
-  /** Exact: a valid price is at most MAX_PRICE_CENTS, below 2^40. */
-  priceCents: number;
-  createdAtMs: number;
-}
-
-/**
- * The field layout readGoodOrder knows: order.avsc's fields, in order, with their binary encodings.
- * When the schema changes, the in-place path turns itself off until it is taught the new layout.
- */
-const IN_PLACE_LAYOUT = JSON.stringify([
-  ['orderId', 'string'],
-  ['product', 'string'],
-  ['price', { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 }],
-  ['createdAt', { type: 'long', logicalType: 'timestamp-millis' }],
-]);
-
-function fieldLayout(schema: avro.Schema): string {
-  const { fields } = schema as { fields?: { name: string; type: unknown }[] };
-  return JSON.stringify((fields ?? []).map((f) => [f.name, f.type]));
-}
-
-const MAX_PRICE = Number(MAX_PRICE_CENTS);
-/** Longs readGoodOrder reads itself: 7 varint bytes, 49 bits, past the year 10000 in ms. */
-const MAX_VARINT_BYTES = 7;
-/** The longest string each of the two id fields may have, in field order (orderId, product). */
-const MAX_TEXT_BYTES = [MAX_ORDER_ID_BYTES, MAX_PRODUCT_BYTES] as const;
 
 interface AvroOrder {
   orderId: string;
@@ -98,26 +71,27 @@ const DEFAULT_REGISTRATION: RegistrationOptions = { autoRegister: true, compatib
  * size whatever its bytes (avsc's bounded blocks, patches/; our decimal's length cap), and every
  * failure of it is a DecodeError.
  */
-export class OrderCodec {
+export class OrderCodec implements OrderDecoder {
   readonly #registry: SchemaRegistry;
   readonly #readerType: avro.Type;
   readonly #writers: WriterSchemas;
   readonly #registration: RegistrationOptions;
   #writerSchemaId: number | undefined;
-  readonly #inPlace: boolean;
+  /** Undefined once order.avsc no longer has the layout the in-place reader knows. */
+  readonly #inPlace: InPlaceOrderReader | undefined;
 
   constructor(registry: SchemaRegistry, options: OrderCodecOptions = {}) {
     this.#registry = registry;
     const schema = loadOrderSchema();
     this.#readerType = avro.Type.forSchema(schema, { logicalTypes: LOGICAL_TYPES });
-    this.#inPlace = fieldLayout(schema) === IN_PLACE_LAYOUT;
+    this.#inPlace = InPlaceOrderReader.reads(schema) ? new InPlaceOrderReader() : undefined;
     this.#writers = new WriterSchemas(registry, this.#readerType, options.writerSchemas);
     this.#registration = options.registration ?? DEFAULT_REGISTRATION;
   }
 
   /** Whether readGoodOrder can say yes at all (false once order.avsc no longer has the layout it reads). */
   get readsInPlace(): boolean {
-    return this.#inPlace;
+    return this.#inPlace !== undefined;
   }
 
   /** How many writer schema ids the cache holds (bounded). */
@@ -184,43 +158,18 @@ export class OrderCodec {
 
   /**
    * True when `value` is an order written with our own schema under a cached id, and it passes every
-   * rule of assertValidOrder: its price and time are then in `into`, and no object or string was made.
-   * False says nothing is wrong, only "not here": decodeCached/decode and assertValidOrder then give
-   * the order or the reason (malformed bytes, unknown schema, invalid order). Some good orders are
-   * left to them too: ids with any non-ASCII byte, prices encoded in over 6 bytes, times past 2^48 ms. Unit tests hold it to decodeCached + assertValidOrder on every kind of input.
+   * rule of assertValidOrder: its price and time are then in `into`, and no object or string was made
+   * (InPlaceOrderReader). False says only "not here": decodeCached/decode and assertValidOrder then
+   * give the order or the reason.
    */
   readGoodOrder(value: Buffer | null, into: GoodOrderFields): boolean {
-    if (!this.#inPlace || value === null || value.length < HEADER_LENGTH || value[0] !== MAGIC_BYTE)
+    const reader = this.#inPlace;
+    if (reader === undefined || value === null || value.length < HEADER_LENGTH || value[0] !== MAGIC_BYTE)
       return false;
     // Only ids written with our own schema: a resolver's writer may lay the fields out otherwise.
     const resolution = this.#writers.ready(value.readInt32BE(1));
     if (resolution === undefined || resolution.resolver !== undefined) return false;
-    const end = value.length;
-    let pos = HEADER_LENGTH;
-    for (let field = 0; field < 2; field += 1) {
-      // orderId, then product: a length within its bound, then ASCII with a character trim() keeps. Only
-      // ASCII: its length in bytes is then the decoded string's, which assertValidOrder bounds (an
-      // invalid UTF-8 byte decodes to 3).
-      const length = readVarint(value, pos, end);
-      if (length < 0 || length > (MAX_TEXT_BYTES[field] ?? 0)) return false;
-      pos = nextPos;
-      const stop = pos + length;
-      if (stop > end || !isAsciiText(value, pos, stop)) return false;
-      pos = stop;
-    }
-    const priceLength = readVarint(value, pos, end);
-    pos = nextPos;
-    // Up to 6 bytes reads exactly as a double; a 0-byte decimal is 0, which is not a valid price.
-    if (priceLength < 1 || priceLength > 6 || pos + priceLength > end) return false;
-    const priceCents = value.readIntBE(pos, priceLength);
-    if (priceCents <= 0 || priceCents > MAX_PRICE) return false;
-    pos += priceLength;
-    const createdAtMs = readVarint(value, pos, end);
-    // Negative (an invalid time) and truncated longs read as -1; trailing data is a DecodeError.
-    if (createdAtMs < 0 || nextPos !== end) return false;
-    into.priceCents = priceCents;
-    into.createdAtMs = createdAtMs;
-    return true;
+    return reader.read(value, HEADER_LENGTH, into);
   }
 
   /** Reads the Avro body after the 5-byte header in place (no sub-buffer per record). */
@@ -246,43 +195,4 @@ export class OrderCodec {
       createdAtMs: record.createdAt,
     };
   }
-}
-
-/** Where readVarint stopped: module state, so reading a number allocates nothing. */
-let nextPos = 0;
-
-/**
- * A non-negative zig-zag varint (Avro int or long) at buf[pos], at most MAX_VARINT_BYTES long; its
- * end goes to nextPos. -1 for a negative, longer or truncated one: the caller then says "not here".
- */
-function readVarint(buf: Buffer, pos: number, end: number): number {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < MAX_VARINT_BYTES && pos < end; i += 1) {
-    const byte = buf[pos] ?? 0;
-    pos += 1;
-    value += (byte & 0x7f) * scale;
-    if ((byte & 0x80) === 0) {
-      nextPos = pos;
-      // Even zig-zag values are the non-negative numbers.
-      return value % 2 === 0 ? value / 2 : -1;
-    }
-    scale *= 128;
-  }
-  return -1;
-}
-
-/**
- * Whether the bytes are ASCII only, with a character that String.prototype.trim() keeps: anything
- * but \t \n \v \f \r and space. Any other byte is left to the full decode (trim() removes some
- * non-ASCII characters too, such as U+00A0), so false means "cannot tell here", not "invalid".
- */
-function isAsciiText(buf: Buffer, start: number, stop: number): boolean {
-  let kept = false;
-  for (let i = start; i < stop; i += 1) {
-    const byte = buf[i] ?? 0;
-    if (byte >= 0x80) return false;
-    if (byte !== 0x20 && (byte < 0x09 || byte > 0x0d)) kept = true;
-  }
-  return kept;
 }

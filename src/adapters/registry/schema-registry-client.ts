@@ -1,15 +1,11 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import type { AppConfig } from '../../config/load.js';
 import { REGISTRY_CLIENT_RETRY } from '../../config/time-budget.js';
 import { LOGICAL_TYPES } from './decimal-type.js';
 
-/** What the registry client needs of the configuration. */
-export interface RegistryClientConfig {
-  readonly schemaRegistryUrl: string;
-  readonly schemaRegistryUsername?: string | undefined;
-  readonly schemaRegistryPassword?: string | undefined;
-  readonly registryTimeoutMs: number;
-  readonly clientId: string;
-}
+/** What the registry client needs of the configuration; without credentials, it sends none. */
+export type RegistryClientConfig = Pick<AppConfig, 'schemaRegistryUrl' | 'registryTimeoutMs' | 'clientId'> &
+  Partial<Pick<AppConfig, 'schemaRegistryUsername' | 'schemaRegistryPassword'>>;
 
 /** The registry client with our logical types, auth and a per-call timeout. */
 export function createSchemaRegistry(config: RegistryClientConfig): SchemaRegistry {

@@ -1,5 +1,13 @@
 import type { Consumer } from 'kafkajs';
 
+export interface ConsumerHealthOptions {
+  readonly consumer: Consumer;
+  readonly ordersTopic: string;
+  /** The consumer joined the group with these partitions of the orders topic (sorted; maybe none). */
+  readonly onJoin: (partitions: number[]) => void;
+  readonly onRebalance: () => void;
+}
+
 /**
  * Follows the consumer's instrumentation events to answer "am I connected
  * and a member of the group right now?" for /readyz.
@@ -11,12 +19,7 @@ export class ConsumerHealth {
   fatal: Error | undefined;
   assignedPartitions: number[] = [];
 
-  constructor(
-    consumer: Consumer,
-    ordersTopic: string,
-    onJoin: (partitions: number[]) => void,
-    onRebalance: () => void,
-  ) {
+  constructor({ consumer, ordersTopic, onJoin, onRebalance }: ConsumerHealthOptions) {
     const { CONNECT, DISCONNECT, GROUP_JOIN, REBALANCING, CRASH, STOP } = consumer.events;
     consumer.on(CONNECT, () => {
       this.connected = true;

@@ -1,26 +1,3 @@
-import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
-import type { IncomingRecord } from './order-processor.js';
-
-/** One processing mode's answer to "here is a batch of one partition". */
-export interface BatchHandler {
-  handle(payload: EachBatchPayload): Promise<void>;
-  /** The group gave us these partitions of the orders topic (all others are gone). */
-  onAssignment(partitions: readonly number[]): Promise<void>;
-  close(): Promise<void>;
-}
-
-export function toRecord(topic: string, partition: number, message: KafkaMessage): IncomingRecord {
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    timestamp: message.timestamp,
-    key: message.key,
-    value: message.value,
-    undecodableBatch: (message as KafkaMessage & { undecodableBatch?: unknown }).undecodableBatch,
-  };
-}
-
 /**
  * Yields to the event loop once `sliceMs` has passed since the last yield. A
  * batch whose records all resolve without I/O would otherwise hold the loop
@@ -50,7 +27,7 @@ export class EventLoopYield {
  * on Kafka keeps the member in its group (kafkajs heartbeats only between batches, or when asked).
  * The batch loop yields to the event loop every few tens of milliseconds, so the timer runs during
  * long synchronous stretches too. A failed heartbeat (the group is rebalancing, the coordinator
- * moved) makes `lost` true: the batch should end, so that kafkajs can rejoin.
+ * moved) makes `lost` true: the batch should end, so that the client can rejoin.
  */
 export class BatchHeartbeat {
   #lost = false;
@@ -72,9 +49,4 @@ export class BatchHeartbeat {
   stop(): void {
     clearInterval(this.#timer);
   }
-}
-
-/** Lag after `lastDone`, from the high watermark the fetch reported. */
-export function lagAfter(highWatermark: string, lastDone: string): number {
-  return Math.max(0, Number(BigInt(highWatermark) - BigInt(lastDone) - 1n));
 }

@@ -1,7 +1,19 @@
-import type { Admin, Kafka } from 'kafkajs';
-import { groupLag } from '../adapters/kafka/group-lag.js';
-import type { Logger } from '../logger.js';
-import type { ConsumerEventBus } from './events.js';
+import type { Logger } from '../../logger.js';
+import type { ConsumerEventChannel } from '../../ports/events.js';
+import { groupLag } from './group-lag.js';
+import type { LazyAdmin } from './lazy-admin.js';
+
+export interface LagPollerOptions {
+  readonly admin: LazyAdmin;
+  readonly groupId: string;
+  readonly topic: string;
+  /** The partitions of `topic` this instance owns now. */
+  readonly ownedPartitions: () => readonly number[];
+  readonly bus: ConsumerEventChannel;
+  readonly logger: Logger;
+  /** LAG_POLL_INTERVAL_MS. */
+  readonly everyMs: number;
+}
 
 /**
  * The lag of our partitions as the broker sees it (end offset minus the
@@ -11,53 +23,42 @@ import type { ConsumerEventBus } from './events.js';
  * and never trip the lag alerts.
  */
 export class LagPoller {
-  #admin: Admin | undefined;
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
+  readonly #o: LagPollerOptions;
 
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly groupId: string,
-    private readonly topic: string,
-    private readonly ownedPartitions: () => readonly number[],
-    private readonly bus: ConsumerEventBus,
-    private readonly logger: Logger,
-    private readonly everyMs: number,
-  ) {}
+  constructor(options: LagPollerOptions) {
+    this.#o = options;
+  }
 
   start(): void {
     this.#timer ??= setInterval(() => {
       this.#polling ??= this.poll().finally(() => (this.#polling = undefined));
-    }, this.everyMs);
+    }, this.#o.everyMs);
     this.#timer.unref();
   }
 
   /** One poll; failures are logged at debug (readiness already reports an unreachable broker). */
   async poll(): Promise<void> {
-    const owned = new Set(this.ownedPartitions());
+    const { admin, groupId, topic, bus } = this.#o;
+    const owned = new Set(this.#o.ownedPartitions());
     if (owned.size === 0) return;
     try {
-      if (!this.#admin) {
-        const admin = this.kafka.admin();
-        await admin.connect();
-        this.#admin = admin;
-      }
-      const lags = await groupLag(this.#admin, this.groupId, this.topic);
+      const lags = await groupLag(await admin.get(), groupId, topic);
       const ours = lags.filter((p) => owned.has(p.partition));
-      this.bus.emit(
+      bus.emit(
         'lag',
         ours.map((p) => ({ partition: p.partition, lag: Number(p.lag) })),
       );
     } catch (error) {
-      this.logger.debug({ err: error }, 'Lag poll failed; trying again at the next interval');
+      this.#o.logger.debug({ err: error }, 'Lag poll failed; trying again at the next interval');
     }
   }
 
+  /** Stops polling (the admin client is the caller's to close). */
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#polling;
-    await this.#admin?.disconnect().catch(() => undefined);
-    this.#admin = undefined;
   }
 }

@@ -1,0 +1,75 @@
+import type { EventEmitter } from 'node:events';
+import type { Dependency } from '../errors.js';
+
+/**
+ * What the consumer reports about its work. Metrics and console output
+ * subscribe here, so business code never touches prom-client.
+ */
+export interface ConsumerEvents {
+  /**
+   * Orders passed validation and processing and were added to the aggregate: one order, or a run of
+   * good orders of one partition processed back to back (see OrderProcessor.takeRun).
+   */
+  'orders.processed': [
+    {
+      partition: number;
+      /** 1 or more. */
+      count: number;
+      /** The prices of all `count` orders, summed. */
+      priceSumCents: bigint;
+      /**
+       * Seconds spent decoding, validating and processing them, retries included. A run is timed as a
+       * whole, and each of its orders counts for an equal share.
+       */
+      durationSeconds: number;
+      /** Seconds from each order's creation (else its record's timestamp) to done; one per order that has one. */
+      endToEndSeconds: ArrayLike<number>;
+    },
+  ];
+  /** A transient failure will be retried after `delayMs`. */
+  'order.retrying': [{ partition: number; reason: string; attempt: number; delayMs: number }];
+  /** The record was written to the DLQ (acknowledged with acks=all). */
+  'order.dead_lettered': [
+    {
+      partition: number;
+      reason: string;
+      attempts: number;
+      durationSeconds: number;
+      endToEndSeconds: number | undefined;
+    },
+  ];
+  /**
+   * A record of `partition` needs `dependency`, which is down: the partition waits `delayMs` (its
+   * `waits`-th wait in a row), using none of the record's retries.
+   */
+  'partition.waiting': [
+    { partition: number; dependency: Dependency; reason: string; delayMs: number; waits: number },
+  ];
+  /** The record `partition` waited for went on (or the partition is no longer ours): it waits no more. */
+  'partition.resumed': [{ partition: number; dependency: Dependency; waitedSeconds: number }];
+  /**
+   * A changelog aggregate was refused: unreadable when read (no partition), or implausible when a
+   * restore of `partition` looked at it (the restore then went on from an earlier one or the offset).
+   */
+  'changelog.rejected': [{ partition: number | undefined; reason: string }];
+  /** The consumer joined the group and owns these partitions of the orders topic. */
+  'partitions.assigned': [{ partitions: number[] }];
+  /** A rebalance started (the consumer is re-joining the group). */
+  rebalance: [];
+  /** Lag per partition, refreshed periodically. */
+  lag: [{ partition: number; lag: number }[]];
+}
+
+/** What the producer reports; metrics and console output subscribe here. */
+export interface ProducerEvents {
+  /** The broker acknowledged an order (acks=all). */
+  'order.acknowledged': [{ partition: number; offset: string; sendSeconds: number; valid: boolean }];
+  /** An order could not be delivered. */
+  'order.failed': [{ reason: string; sendSeconds: number }];
+}
+
+/** Where the consumer's events go, and what their subscribers (the metrics) listen to. */
+export type ConsumerEventChannel = EventEmitter<ConsumerEvents>;
+
+/** Where the producer's events go. */
+export type ProducerEventChannel = EventEmitter<ProducerEvents>;

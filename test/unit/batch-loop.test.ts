@@ -1,0 +1,267 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { AtLeastOnceCommit } from '../../src/consumer/at-least-once-commit.js';
+import { BatchLoop } from '../../src/consumer/batch-loop.js';
+import type { CommitStrategy } from '../../src/consumer/commit-strategy.js';
+import { ConsumerEventBus } from '../../src/consumer/events.js';
+import { OrderProcessor } from '../../src/consumer/order-processor.js';
+import { OutcomeRecorder } from '../../src/consumer/outcome-recorder.js';
+import { TransactionalCommit } from '../../src/consumer/transactional-commit.js';
+import { emptyStats, type PartitionStats } from '../../src/domain/partition-stats.js';
+import { RunningAverage } from '../../src/domain/running-average.js';
+import { BrokerUnavailableError, DeadLetterUnwritableError, InvalidOrderError } from '../../src/errors.js';
+import type { ConsumerEvents } from '../../src/ports/events.js';
+import type {
+  OwnedPartition,
+  PartitionOwnership,
+  PartitionTransaction,
+} from '../../src/ports/exactly-once.js';
+import type { DeadLetterSink, OrderDecoder } from '../../src/ports/processing.js';
+import type { BatchControl, BatchRecord, ConsumedBatch } from '../../src/ports/records.js';
+
+const quiet = pino({ level: 'silent' });
+
+/** Values the stand-in decoder reads: [1, price] a good order, [0] an invalid one, [9] an unexpected failure. */
+const good = (price: number) => Buffer.from([1, price]);
+const invalid = Buffer.from([0]);
+const boom = Buffer.from([9]);
+
+const decoder: OrderDecoder = {
+  decode: () => Promise.reject(new Error('every schema is cached here')),
+  decodeCached: (value) => {
+    if (value?.[0] === 0) throw new InvalidOrderError('invalid order');
+    if (value?.[0] !== 1) throw new Error('something unexpected');
+    return {
+      orderId: `id-${value[1] ?? 0}`,
+      product: 'p',
+      priceCents: BigInt(value[1] ?? 0),
+      createdAtMs: 1,
+    };
+  },
+  readGoodOrder: (value, into) => {
+    if (value?.[0] !== 1) return false;
+    into.priceCents = value[1] ?? 0;
+    into.createdAtMs = 1;
+    return true;
+  },
+};
+
+function batchOf(values: Buffer[], firstOffset = 10): ConsumedBatch {
+  const messages: BatchRecord[] = values.map((value, i) => ({
+    offset: String(firstOffset + i),
+    timestamp: '1',
+    key: null,
+    value,
+  }));
+  return { topic: 'orders', partition: 0, messages, highWatermark: String(firstOffset + values.length + 5) };
+}
+
+/** A BatchControl that records what the loop asked of it. */
+function controlOf() {
+  const calls = {
+    resolved: [] as string[],
+    commits: [] as (string | undefined)[],
+    pauses: 0,
+    seeks: [] as string[],
+  };
+  const control: BatchControl = {
+    resolveOffset: (offset) => calls.resolved.push(offset),
+    resolveBatch: () => calls.resolved.push('batch'),
+    commit: (next) => {
+      calls.commits.push(next);
+      return Promise.resolve();
+    },
+    pause: () => {
+      calls.pauses += 1;
+      return () => undefined;
+    },
+    seek: (offset) => calls.seeks.push(offset),
+    heartbeat: () => Promise.resolve(),
+    isStopping: () => false,
+    shouldAbandon: () => false,
+  };
+  return { control, calls };
+}
+
+function setup(commits: (recorder: OutcomeRecorder, processor: OrderProcessor) => CommitStrategy) {
+  const bus = new ConsumerEventBus();
+  const events = {
+    lag: [] as number[],
+    waiting: [] as ConsumerEvents['partition.waiting'][0][],
+    processed: 0,
+  };
+  bus.on('lag', (entries) => events.lag.push(...entries.map((e) => e.lag)));
+  bus.on('partition.waiting', (event) => events.waiting.push(event));
+  bus.on('orders.processed', ({ count }) => (events.processed += count));
+  const recorder = new OutcomeRecorder({ average: new RunningAverage(), bus, logger: quiet });
+  const processor = new OrderProcessor({
+    decoder,
+    policy: {
+      maxRetries: 3,
+      backoffMs: 60_000,
+      strategy: 'fixed',
+      maxBackoffMs: 60_000,
+      jitter: 0,
+      waitBackoffMs: 60_000,
+      waitMaxBackoffMs: 60_000,
+    },
+    groupId: 'g',
+  });
+  const loop = new BatchLoop({
+    processor,
+    recorder,
+    commits: commits(recorder, processor),
+    heartbeatEveryMs: 60_000,
+  });
+  return { loop, events };
+}
+
+/** Exactly-once against stand-ins of the partition's owner and its transactions. */
+function transactional(refuseDeadLetters: boolean, failCommit = false) {
+  const log = { commits: [] as PartitionStats[], aborts: 0, failedAt: [] as string[] };
+  const owner: OwnedPartition = {
+    state: { ...emptyStats('g', 'orders', 0), nextOffset: 10n },
+    begin: () => {
+      let deadLetterFailed = false;
+      const deadLetters: DeadLetterSink = {
+        publish: () => {
+          if (!refuseDeadLetters) return Promise.resolve();
+          deadLetterFailed = true;
+          return Promise.reject(new DeadLetterUnwritableError('orders-dlq refused the dead letter'));
+        },
+      };
+      const tx: PartitionTransaction = {
+        deadLetters,
+        get deadLetterFailed() {
+          return deadLetterFailed;
+        },
+        producerInDoubt: undefined,
+        commit: (state) => {
+          if (failCommit) return Promise.reject(new Error('NOT_COORDINATOR'));
+          log.commits.push(state);
+          return Promise.resolve();
+        },
+        abort: () => {
+          log.aborts += 1;
+          return Promise.resolve();
+        },
+      };
+      return Promise.resolve(tx);
+    },
+  };
+  const owners: PartitionOwnership = {
+    ownerFor: () => Promise.resolve(owner),
+    afterFailedTransaction: (_partition, _error, from) => {
+      log.failedAt.push(from);
+      return Promise.resolve(new BrokerUnavailableError('a transaction failed'));
+    },
+    keepOnly: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  const strategy = (recorder: OutcomeRecorder, processor: OrderProcessor) =>
+    new TransactionalCommit({
+      owners,
+      recorder,
+      orderIdOf: (value) => processor.orderIdOf(value),
+      logger: quiet,
+      maxRecords: 50_000,
+      closeAfterMs: 60_000,
+    });
+  return { log, strategy, owner };
+}
+
+describe('the batch loop', () => {
+  describe('at-least-once', () => {
+    const atLeastOnce = (recorder: OutcomeRecorder) =>
+      new AtLeastOnceCommit({ deadLetters: { publish: () => Promise.resolve() }, recorder, logger: quiet });
+
+    it('when a batch holds only good orders, then offsets are resolved at each checkpoint and at the end, and the lag is reported', async () => {
+      const { loop, events } = setup(atLeastOnce);
+      const { control, calls } = controlOf();
+      await loop.handle(batchOf(Array.from({ length: 450 }, () => good(5))), control);
+      assert.deepEqual(calls.resolved, ['209', '409', '459']);
+      assert.deepEqual(
+        calls.commits,
+        [undefined, undefined],
+        'the commit interval is checked at each checkpoint',
+      );
+      assert.equal(events.processed, 450);
+      assert.deepEqual(events.lag, [5]);
+    });
+
+    it('when a record fails transiently, then the batch ends before it: only its partition is paused, and what came before is resolved', async () => {
+      const { loop, events } = setup(atLeastOnce);
+      const { control, calls } = controlOf();
+      await loop.handle(batchOf([good(1), good(2), invalid, boom, good(3)]), control);
+      assert.deepEqual(calls.resolved, ['12'], 'the invalid order was dead-lettered, the failed one waits');
+      assert.equal(calls.pauses, 1);
+      assert.equal(events.processed, 2);
+      await loop.close();
+    });
+  });
+
+  describe('exactly-once', () => {
+    it('when the records fit one transaction, then it commits them with the aggregate, and they are recorded after', async () => {
+      const { log, strategy } = transactional(false);
+      const { loop, events } = setup(strategy);
+      const { control, calls } = controlOf();
+      await loop.handle(batchOf([good(1), good(2), invalid, good(4)]), control);
+      assert.equal(log.commits.length, 1);
+      assert.deepEqual(
+        [
+          log.commits[0]?.orders,
+          log.commits[0]?.deadLettered,
+          log.commits[0]?.sumCents,
+          log.commits[0]?.nextOffset,
+        ],
+        [3n, 1n, 7n, 14n],
+      );
+      assert.deepEqual(calls.resolved, ['13']);
+      assert.equal(events.processed, 3);
+    });
+
+    it('when a dead letter is refused inside the transaction, then it is aborted, what came before commits in a transaction of its own, and the partition waits at the record', async () => {
+      const { log, strategy } = transactional(true);
+      const { loop, events } = setup(strategy);
+      const { control, calls } = controlOf();
+      await loop.handle(batchOf([good(1), good(2), good(3), invalid, good(5)]), control);
+      assert.equal(log.aborts, 1);
+      assert.equal(log.commits.length, 1);
+      assert.deepEqual([log.commits[0]?.orders, log.commits[0]?.nextOffset], [3n, 13n]);
+      assert.deepEqual(calls.resolved, ['12']);
+      assert.equal(calls.pauses, 1);
+      assert.deepEqual(
+        events.waiting.map((w) => w.dependency),
+        ['dlq'],
+      );
+      await loop.close();
+    });
+
+    it('when a record already in the committed aggregate comes again, then it is skipped, not counted twice', async () => {
+      const { log, strategy, owner } = transactional(false);
+      owner.state = { ...owner.state, nextOffset: 12n };
+      const { loop } = setup(strategy);
+      const { control } = controlOf();
+      await loop.handle(batchOf([good(1), good(2), good(3)]), control);
+      assert.deepEqual([log.commits[0]?.orders, log.commits[0]?.nextOffset], [1n, 13n]);
+    });
+
+    it('when the commit fails, then the partition reads again from the committed offset after a wait for the broker', async () => {
+      const { log, strategy } = transactional(false, true);
+      const { loop, events } = setup(strategy);
+      const { control, calls } = controlOf();
+      await loop.handle(batchOf([good(1), good(2)]), control);
+      assert.equal(log.aborts, 1);
+      assert.deepEqual(calls.seeks, ['10']);
+      assert.deepEqual(log.failedAt, ['10']);
+      assert.deepEqual(calls.resolved, []);
+      assert.deepEqual(
+        events.waiting.map((w) => w.dependency),
+        ['broker'],
+      );
+      assert.equal(events.processed, 0, 'nothing is recorded before its transaction commits');
+      await loop.close();
+    });
+  });
+});
