@@ -11,7 +11,10 @@ export interface WaitAt {
 
 /** How a unit ended, and so what the batch does next. */
 export type UnitEnd =
-  /** Committed (or nothing to commit): the batch goes on, or parks the record that comes back. */
+  /**
+   * The unit is done: committed (exactly-once), or resolved at a checkpoint or left for the next one
+   * (at-least-once). The batch goes on, or parks the record that comes back.
+   */
   | 'go-on'
   /** The batch ends here; what is resolved stays resolved. */
   | 'end-batch'

@@ -90,7 +90,7 @@ export class OrderProcessor {
    * last: decoded, validated and done in place. A good order needs no I/O, cannot fail and has
    * nothing to retry, so its outcome is known the moment it is read; the run is timed with one clock
    * read at its end. Undefined when records[from] is not such an order (or takesRuns is false):
-   * handle() then takes it, with every rule, error and retry.
+   * tryHandleWithoutIO() and handle() then take it, with every rule, error and retry.
    */
   takeRun(
     records: readonly BatchRecord[],

@@ -165,8 +165,8 @@ class TransactionalBatch implements BatchCommit, CommitUnit {
     try {
       if (tx.producerInDoubt) throw tx.producerInDoubt;
       if (tx.deadLetterFailed) {
-        // The dead letter of the record that comes back failed: abort, then commit what came before it
-        // in a transaction of its own, so the partition waits at that record and not before it.
+        // The dead letter of the record that comes back failed: abort; the loop then takes what came
+        // before it again in a unit of its own ('redo'), so the partition waits at that record, not before.
         await tx.abort();
         return taken === 0 ? 'go-on' : 'redo';
       }
