@@ -90,7 +90,8 @@ export class ConsumerFleet {
     const wanted = Math.min(partitions, this.members.length);
     let last: FleetSample | undefined;
     await waitUntil(
-      `${this.members.length} consumer processes to share ${partitions} partitions (assigned ${JSON.stringify(last?.assigned ?? [])})`,
+      () =>
+        `${this.members.length} consumer processes to share ${partitions} partitions (assigned ${JSON.stringify(last?.assigned ?? [])})`,
       async () => {
         for (const m of this.members) {
           const exit = m.process.child.exitCode;

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CompressionTypes, type Admin, type Kafka, type Message } from 'kafkajs';
@@ -11,7 +10,11 @@ import { createKafka } from '../src/adapters/kafka/client.js';
 import { OrderCodec } from '../src/adapters/registry/order-codec.js';
 import { createSchemaRegistry } from '../src/adapters/registry/schema-registry-client.js';
 import { generateOrders, seededRandom } from '../src/domain/order-generator.js';
-import { parseMetricsText, sampleValue, type Sample } from '../test/helpers/metrics-text.js';
+import { scrape } from '../test/helpers/health.js';
+import { sampleValue, type Sample } from '../test/helpers/metrics-text.js';
+import { freePort } from '../test/helpers/processes.js';
+
+export { freePort, scrape };
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
 
@@ -231,24 +234,6 @@ export async function sendRaw(
   } finally {
     await producer.disconnect();
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export async function scrape(port: number): Promise<Sample[]> {
-  const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
-  return parseMetricsText(await response.text());
 }
 
 export function metric(

@@ -4,6 +4,8 @@
 # the built-in kinds of every render against strict Kubernetes schemas of v1.30 and v1.37 (the custom
 # resources, and v1.34, are checked by the real API server of npm run test:k8s),
 # checks the replicas-versus-partitions guard, and lints the chart's and k8s/'s YAML.
+# The chart's tests (test/chart/*.test.ts: topics, env, guards, ACLs, the README's values table) run with
+# `npm test` (`npm run test:unit`), on the same .cache/bin/helm.
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 trap 'echo "::error:: 60-helm.sh failed at line $LINENO: $BASH_COMMAND" >&2' ERR

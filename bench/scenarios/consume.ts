@@ -54,7 +54,7 @@ async function ours(ctx: ScenarioContext, topics: BenchTopics, mode: string, rep
   const consumer = await startConsumer({ ...config, httpPort: 0 }, { logger: quiet, bus });
   try {
     await waitUntil(
-      `our consumer to finish ${orders} orders (done ${done})`,
+      () => `our consumer to finish ${orders} orders (done ${done})`,
       () => doneAt !== undefined,
       timeoutMs(orders),
       20,

@@ -44,7 +44,7 @@ async function run(ctx: ScenarioContext, mode: string, ratePerSec: number): Prom
     const exit = await producer.exited;
     if (exit.code !== 0) throw new Error(`producer exited with ${String(exit.code ?? exit.signal)}`);
     await waitUntil(
-      `${orders} orders processed (have ${latenciesMs.length})`,
+      () => `${orders} orders processed (have ${latenciesMs.length})`,
       () => latenciesMs.length >= orders,
       60_000 + orders,
       20,

@@ -100,7 +100,7 @@ export async function timeFleet(
     let done = 0;
     let sampling: Promise<void> | undefined;
     await waitUntil(
-      `${opts.size} consumer(s) to commit ${opts.orders} orders (committed ${done})`,
+      () => `${opts.size} consumer(s) to commit ${opts.orders} orders (committed ${done})`,
       async () => {
         done = await ctx.kit.committed(admin, groupId, topics.ordersTopic);
         const onSample = opts.onSample;

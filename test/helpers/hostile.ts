@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import avro from 'avsc';
 import kafkajs, { type Kafka } from 'kafkajs';
-import { loadOrderSchema } from '../../src/adapters/registry/order-codec.js';
+import { LOGICAL_TYPES } from '../../src/adapters/registry/decimal-type.js';
+import { frame, loadOrderSchema } from '../../src/adapters/registry/order-codec.js';
 
 const { CompressionTypes } = kafkajs;
 
@@ -31,20 +33,8 @@ export const text = (value: string | Buffer): Buffer => {
   return Buffer.concat([varint(bytes.length), bytes]);
 };
 
-/** An Avro decimal of `cents`, minimal big-endian two's complement. */
-export function decimal(cents: number): Buffer {
-  const hex = cents.toString(16);
-  let bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
-  if ((bytes[0] ?? 0) & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
-  return text(bytes);
-}
-
-/** Confluent framing: magic byte 0, the schema id, the body. */
-export const framed = (schemaId: number, ...body: Buffer[]): Buffer => {
-  const header = Buffer.alloc(5);
-  header.writeInt32BE(schemaId, 1);
-  return Buffer.concat([header, ...body]);
-};
+/** Confluent framing (src's `frame`): magic byte 0, the schema id, the body. */
+export const framed = (schemaId: number, ...body: Buffer[]): Buffer => frame(schemaId, Buffer.concat(body));
 
 const ours = loadOrderSchema() as unknown as {
   name: string;
@@ -52,6 +42,13 @@ const ours = loadOrderSchema() as unknown as {
   fields: { name: string; type: unknown }[];
 };
 const [orderId, product, price, createdAt] = ours.fields;
+
+/** Our order schema with the product's decimal type, to write valid parts as the producer does. */
+const orderType = avro.Type.forSchema(loadOrderSchema(), { logicalTypes: LOGICAL_TYPES });
+const priceType = avro.Type.forSchema(price!.type as avro.Schema, { logicalTypes: LOGICAL_TYPES });
+
+/** Our price field holding `cents`: the product's Avro decimal (src's DecimalType). */
+export const decimal = (cents: number): Buffer => priceType.toBuffer(BigInt(cents));
 
 /** D_k = {a: D_k-1, b: D_k-1} with D_0 = {leaf}: named once each, so the schema grows linearly in `depth`. */
 function dagOf(depth: number, leaf: unknown): unknown {
@@ -383,11 +380,13 @@ export async function produceWithKcat(
 
 /** An order of our schema whose product name repeats, so that any codec shrinks it. */
 export function compressibleOrder(schemaId: number, orderId: string, priceCents: number): Buffer {
-  return framed(
+  return frame(
     schemaId,
-    text(orderId),
-    text('Phone '.repeat(40).trim()),
-    decimal(priceCents),
-    varint(Date.now()),
+    orderType.toBuffer({
+      orderId,
+      product: 'Phone '.repeat(40).trim(),
+      price: BigInt(priceCents),
+      createdAt: Date.now(),
+    }),
   );
 }

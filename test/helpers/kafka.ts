@@ -117,7 +117,7 @@ export async function collect(
       },
     });
     await waitUntil(
-      `${expected} records on ${topic} (have ${records.length})`,
+      () => `${expected} records on ${topic} (have ${records.length})`,
       () => records.length >= expected,
       timeoutMs,
     );

@@ -6,11 +6,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { freePort } from './processes.js';
+import { waitUntil } from './wait.js';
+
+export { freePort };
 
 export const RULES_FILE = fileURLToPath(
   new URL('../../charts/kafka-order-system/files/prometheus-rules.yaml', import.meta.url),
@@ -178,17 +181,14 @@ function instance(url: string, child: ChildProcess, dir: string): PrometheusInst
     vector,
     api,
     async waitFor(promql, predicate, timeoutMs = 30_000) {
-      const deadline = performance.now() + timeoutMs;
-      for (;;) {
-        const last = await vector(promql);
-        if (predicate(last)) return last;
-        if (performance.now() > deadline) {
-          throw new Error(
-            `timed out after ${timeoutMs}ms waiting on ${promql}; last result: ${JSON.stringify(last)}`,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
+      let last: readonly Sample[] = [];
+      await waitUntil(
+        () => `${promql}; last result: ${JSON.stringify(last)}`,
+        async () => predicate((last = await vector(promql))),
+        timeoutMs,
+        250,
+      );
+      return last;
     },
     async stop() {
       await stopChild(child);
@@ -219,22 +219,21 @@ export async function waitForUrl(
   timeoutMs: number,
   stderr: () => string,
 ): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `${child.spawnfile} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${stderr()}`,
-      );
-    }
-    try {
-      const response = await fetch(url);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} not ready after ${timeoutMs}ms:\n${stderr()}`);
+  await waitUntil(
+    () => `${url} to answer 2xx:\n${stderr()}`,
+    async () => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(
+          `${child.spawnfile} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${stderr()}`,
+        );
+      }
+      // Not listening yet is not an answer.
+      const response = await fetch(url).catch(() => undefined);
+      await response?.body?.cancel();
+      return response?.ok === true;
+    },
+    timeoutMs,
+  );
 }
 
 function collect(child: ChildProcess): () => string {
@@ -260,19 +259,4 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   }, 10_000);
   await exited;
   clearTimeout(timer);
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
 }

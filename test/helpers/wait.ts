@@ -1,8 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Polls `condition` until it holds or `timeoutMs` passes; the error says what was awaited. */
+/**
+ * The one wait loop of the tests, helpers and benchmarks: polls `condition` every `intervalMs` until it
+ * holds, or throws once `timeoutMs` has passed. `what` names what was awaited; given as a function, it is
+ * read when the wait times out, so it can say how far things got. An error thrown by `condition` ends the
+ * wait at once (a process that exited, a wrong answer that will not become right).
+ */
 export async function waitUntil(
-  what: string,
+  what: string | (() => string),
   condition: () => boolean | Promise<boolean>,
   timeoutMs = 60_000,
   intervalMs = 100,
@@ -10,7 +15,10 @@ export async function waitUntil(
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (await condition()) return;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (performance.now() > deadline) {
+      const awaited = typeof what === 'string' ? what : what();
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${awaited}`);
+    }
     await sleep(intervalMs);
   }
 }

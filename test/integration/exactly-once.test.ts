@@ -7,7 +7,12 @@ import { seededRandom } from '../../src/domain/order-generator.js';
 import { runProducer } from '../../src/producer/index.js';
 import { startConsumer } from '../../src/consumer/index.js';
 import { ConsumerEventBus } from '../../src/consumer/events.js';
-import { emptyStats, serializeStats, statsKey } from '../../src/domain/partition-stats.js';
+import {
+  emptyStats,
+  serializeStats,
+  statsKey,
+  type ClusterStatsView,
+} from '../../src/domain/partition-stats.js';
 import {
   deadLetterPositions,
   expectedFromLedger,
@@ -235,12 +240,11 @@ describe('exactly-once aggregate under faults', () => {
 
       // The survivor serves the same exact cluster-wide view on /stats, once its own changelog reader has
       // read the last commits (it fetches on its own schedule, not the test's).
-      type Stats = { orders: string; sum: string; average: string; caughtUp: boolean; partitions: unknown[] };
-      let stats: Stats | undefined;
+      let stats: ClusterStatsView | undefined;
       await waitUntil(
         `/stats on :${port} to show ${expected.orders} orders`,
         async () => {
-          stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as Stats;
+          stats = (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as ClusterStatsView;
           return stats.caughtUp && stats.orders === expected.orders.toString();
         },
         30_000,

@@ -267,7 +267,7 @@ describe('hostile records among valid orders', () => {
           .map((l) => `${String(l.partition)}@${String(l.offset)}`),
       );
     await waitUntil(
-      `${90 + valid.length} orders processed (have ${processedAt().size})`,
+      () => `${90 + valid.length} orders processed (have ${processedAt().size})`,
       () => processedAt().size >= 90 + valid.length,
       120_000,
     );

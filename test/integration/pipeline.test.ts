@@ -6,6 +6,7 @@ import { startConsumer, type ConsumerHandle } from '../../src/consumer/index.js'
 import type { DownstreamStep } from '../../src/consumer/downstream.js';
 import { decodeDeadLetterHeaders } from '../../src/domain/dead-letter.js';
 import { averageCents } from '../../src/domain/money.js';
+import { centsToDollars } from '../../src/adapters/metrics/units.js';
 import { TransientDownstreamError } from '../../src/errors.js';
 import { runProducer, type ProducerResult } from '../../src/producer/index.js';
 import {
@@ -87,7 +88,10 @@ describe('order pipeline against the real broker and registry', () => {
 
     const metrics = await (await fetch(`http://127.0.0.1:${c.httpPort}/metrics`)).text();
     assert.match(metrics, /orders_processed_total\{[^}]*outcome="success"[^}]*\} 20/);
-    assert.match(metrics, new RegExp(`orders_average_price_dollars\\{[^}]*\\} ${Number(expected) / 100}\\b`));
+    assert.match(
+      metrics,
+      new RegExp(`orders_average_price_dollars\\{[^}]*\\} ${centsToDollars(expected)}\\b`),
+    );
   });
 
   it('when orders are invalid, then each is dead-lettered once, unretried, with every header and its original bytes', async () => {

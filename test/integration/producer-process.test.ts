@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { loadOrderSchema } from '../../src/adapters/registry/order-codec.js';
+import { loadOrderSchema, subjectFor } from '../../src/adapters/registry/order-codec.js';
 import { createTestTopics, deleteTestTopics, newTestTopics, testKafka } from '../helpers/kafka.js';
 import { startCli, type LogLine } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -62,7 +62,7 @@ describe('producer process (the Kubernetes Job)', () => {
 
   it('when a platform team registered the subject first, with its own compatibility level, then the producer starts, uses that id and changes nothing', async () => {
     await createTestTopics(kafka, preset);
-    const subject = `${preset.ordersTopic}-value`;
+    const subject = subjectFor(preset.ordersTopic);
     const call = async (method: string, path: string, body: unknown) => {
       const response = await fetch(`${registryUrl}${path}`, {
         method,

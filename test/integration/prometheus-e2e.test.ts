@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { startConsumer, type ConsumerHandle } from '../../src/consumer/index.js';
+import { centsToDollars } from '../../src/adapters/metrics/units.js';
 import { averageCents } from '../../src/domain/money.js';
 import { runProducer } from '../../src/producer/index.js';
 import {
@@ -77,7 +78,7 @@ describe('a real Prometheus scraping the real consumers and producer', () => {
         consumers.reduce((n, c) => n + c.stats().processed + c.stats().deadLettered, 0) ===
         produced.acknowledged,
     );
-    const expectedDollars = Number(averageCents(produced.validSumCents, BigInt(valid))) / 100;
+    const expectedDollars = centsToDollars(averageCents(produced.validSumCents, BigInt(valid)));
 
     await prometheus.waitFor('sum(orders_price_count_total)', (s) => s[0]?.value === valid, 30_000);
     const [replicas] = await prometheus.vector(clusterAveragePricePromQL());

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { startHttpServer, type HttpServer } from '../../src/adapters/http/server.js';
 import { registerConsumerMetrics } from '../../src/adapters/metrics/consumer-metrics.js';
 import { registerProducerMetrics } from '../../src/adapters/metrics/producer-metrics.js';
+import { centsToDollars } from '../../src/adapters/metrics/units.js';
 import { createMetricsRegistry } from '../../src/adapters/metrics/registry.js';
 import { ConsumerEventBus } from '../../src/consumer/events.js';
 import { ProducerEventBus } from '../../src/producer/events.js';
@@ -16,6 +17,7 @@ import {
   shippedExpressions,
 } from '../helpers/observability-queries.js';
 import { startPrometheus, type PrometheusInstance } from '../helpers/prometheus.js';
+import { waitUntil } from '../helpers/wait.js';
 
 /**
  * Proves the harness and the shipped PromQL against a real Prometheus, with
@@ -136,7 +138,7 @@ describe('shipped dashboard and alert PromQL against a real Prometheus', () => {
   });
 
   it('when the cluster-wide average is queried, then it equals the average of the processed prices', async () => {
-    const expectedDollars = Number(prices.reduce((a, b) => a + b, 0n)) / prices.length / 100;
+    const expectedDollars = centsToDollars(prices.reduce((a, b) => a + b, 0n)) / prices.length;
     const averageExpr = clusterAveragePricePromQL();
     // Both consumers must have been scraped after the orders, or the quotient mixes old and new totals.
     await prometheus.waitFor('sum(orders_price_count_total)', (s) => s[0]?.value === prices.length, 30_000);
@@ -198,20 +200,24 @@ describe('shipped dashboard and alert PromQL against a real Prometheus', () => {
       groups: { rules: { name: string; health: string; lastError?: string }[] }[];
     }
     const expected = alertNames().sort();
-    const deadline = performance.now() + 30_000;
-    for (;;) {
-      const data = (await prometheus.api('/api/v1/rules')) as RulesData;
-      const rules = data.groups.flatMap((g) => g.rules);
-      assert.deepEqual(rules.map((r) => r.name).sort(), expected);
-      const unhealthy = rules.filter((r) => r.health !== 'ok');
-      if (unhealthy.length === 0) break;
-      assert.ok(
-        unhealthy.every((r) => r.health === 'unknown'),
-        `rule errors: ${JSON.stringify(unhealthy)}`,
-      );
-      assert.ok(performance.now() < deadline, `rules not evaluated yet: ${JSON.stringify(unhealthy)}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    let unhealthy: RulesData['groups'][number]['rules'] = [];
+    await waitUntil(
+      () => `every rule to be evaluated; not yet: ${JSON.stringify(unhealthy)}`,
+      async () => {
+        const data = (await prometheus.api('/api/v1/rules')) as RulesData;
+        const rules = data.groups.flatMap((g) => g.rules);
+        assert.deepEqual(rules.map((r) => r.name).sort(), expected);
+        unhealthy = rules.filter((r) => r.health !== 'ok');
+        // Not evaluated yet is "unknown"; anything else is an error in a rule.
+        assert.ok(
+          unhealthy.every((r) => r.health === 'unknown'),
+          `rule errors: ${JSON.stringify(unhealthy)}`,
+        );
+        return unhealthy.length === 0;
+      },
+      30_000,
+      250,
+    );
   });
 
   it('when an order is dead-lettered and a send fails, then OrdersDeadLettered and OrdersProduceErrors fire', async () => {

@@ -106,7 +106,7 @@ describe('recovery from broker and registry outages', { skip }, () => {
     await startBroker();
     const afterRestart = acknowledged;
     await waitUntil(
-      `1000 orders acknowledged after the restart (${acknowledged - afterRestart} so far)`,
+      () => `1000 orders acknowledged after the restart (${acknowledged - afterRestart} so far)`,
       () => acknowledged >= afterRestart + 1000,
       120_000,
     );

@@ -10,7 +10,6 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { readPidFile } from '../../tools/stack/processes.js';
@@ -21,6 +20,7 @@ import {
   stopBroker,
   stopRegistry,
 } from '../../tools/stack/index.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -91,18 +91,6 @@ async function freePorts(count: number): Promise<number[]> {
   }
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   return ports;
-}
-
-async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 /** The pids of every JVM that carries this state folder's marker, found as CI's check finds them. */
@@ -364,12 +352,12 @@ describe('local stack, bad input', () => {
       const started = Date.now();
       const child = startCli(['up'], env);
       const done = finish(child, started, 120_000);
-      await waitFor(
+      await waitUntil(
         'the registry pid file',
         () => existsSync(path.join(stateDir, 'run', 'registry.pid')),
         120_000,
       );
-      await waitFor('both JVMs', () => stackJvms(stateDir).length === 2, 30_000);
+      await waitUntil('both JVMs', () => stackJvms(stateDir).length === 2, 30_000);
       child.kill('SIGINT');
       const result = await done;
       assert.equal(result.code, 130, result.output);

@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { ClusterStatsView } from '../../src/domain/partition-stats.js';
 
 const run = promisify(execFile);
 
@@ -141,12 +142,8 @@ export async function readyConsumers(): Promise<Pod[]> {
   return (await pods(CONSUMER_SELECTOR)).filter((p) => isReady(p) && !p.metadata.deletionTimestamp);
 }
 
-export interface ClusterStats {
-  readonly orders: string;
-  readonly sum: string;
-  readonly deadLettered: string;
-  readonly caughtUp: boolean;
-}
+/** What a consumer's GET /stats answers (src's ClusterStatsView), in the fields the tests read. */
+export type ClusterStats = Pick<ClusterStatsView, 'orders' | 'sum' | 'deadLettered' | 'caughtUp'>;
 
 /** A consumer's /stats, straight from the host: pod addresses are routed through the node's bridge. */
 export async function stats(pod: Pod, port = 9464): Promise<ClusterStats> {

@@ -118,7 +118,7 @@ export async function waitForExactStats(
 ): Promise<void> {
   let last = '';
   await waitUntil(
-    `every consumer's /stats to equal ${ledger.toString()}`,
+    () => `every consumer's /stats to equal ${ledger.toString()}; last seen: ${last}`,
     async () => {
       const ready = await readyConsumers();
       if (ready.length !== replicas) {
@@ -133,7 +133,5 @@ export async function waitForExactStats(
     },
     timeoutMs,
     1000,
-  ).catch((error: unknown) => {
-    throw new Error(`${(error as Error).message}; last seen: ${last}`);
-  });
+  );
 }

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import avro from 'avsc';
 import { avroDecodingIsBounded } from '../../src/adapters/registry/avro-guard.js';
+import { varint } from '../helpers/hostile.js';
 
 /**
  * avsc 5.7.9, unpatched, loops for ever or for 2^50 steps on several of these inputs, so each case
@@ -53,18 +54,6 @@ function decodeInWorker(c: Case): Promise<{ offset?: number; error?: string; ms:
       reject(error instanceof Error ? error : new Error(String(error)));
     });
   });
-}
-
-/** A zig-zag varint of `n` (a safe integer, or a bigint beyond 2^53). */
-function varint(n: number | bigint): number[] {
-  let z = BigInt(n) >= 0n ? BigInt(n) * 2n : -BigInt(n) * 2n - 1n;
-  const out: number[] = [];
-  do {
-    const byte = Number(z & 0x7fn);
-    z >>= 7n;
-    out.push(z > 0n ? byte | 0x80 : byte);
-  } while (z > 0n);
-  return out;
 }
 
 const record = (fields: { name: string; type: unknown }[]): avro.Schema =>
