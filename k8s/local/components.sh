@@ -59,7 +59,7 @@ start_controllers() {
 start_containerd() {
   local dir="$K8S_STATE/containerd"
   mkdir -p "$dir" "$K8S_STATE/cni/net.d"
-  cat >"$dir/config.toml" <<TOML
+  write_if_changed "$dir/config.toml" <<TOML
 version = 2
 root = "$dir/root"
 state = "$dir/state"
@@ -88,7 +88,7 @@ state = "$dir/state"
     conf_dir = "$K8S_STATE/cni/net.d"
 TOML
   # The pod network: one bridge, addresses from host-local (state kept under .k8s), portmap for hostPorts.
-  cat >"$K8S_STATE/cni/net.d/10-kos-local.conflist" <<JSON
+  write_if_changed "$K8S_STATE/cni/net.d/10-kos-local.conflist" <<JSON
 {
   "cniVersion": "1.0.0",
   "name": "kos-local",
@@ -111,7 +111,7 @@ ctr_local() { ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
 start_kubelet() {
   local ip=$1 dir="$K8S_STATE/kubelet"
   mkdir -p "$dir/root" "$K8S_STATE/pod-logs"
-  cat >"$dir/config.yaml" <<YAML
+  write_if_changed "$dir/config.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $ip
@@ -150,7 +150,7 @@ YAML
 start_kube_proxy() {
   local dir="$K8S_STATE/kube-proxy"
   mkdir -p "$dir"
-  cat >"$dir/config.yaml" <<YAML
+  write_if_changed "$dir/config.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: { kubeconfig: $PKI/kube-proxy.kubeconfig }
@@ -173,7 +173,7 @@ YAML
 start_coredns() {
   local ip=$1 dir="$K8S_STATE/coredns"
   mkdir -p "$dir"
-  cat >"$dir/Corefile" <<COREFILE
+  write_if_changed "$dir/Corefile" <<COREFILE
 .:$COREDNS_PORT {
     bind $ip
     errors

@@ -68,6 +68,18 @@ node_ip() {
   ip -4 -o addr show dev "$dev" scope global | awk '{ split($4, a, "/"); print a[1]; exit }'
 }
 
+# Writes stdin to FILE only when it differs from what is there: a running kube-proxy exits when its
+# configuration file changes, even to the same content, so a second `up` must leave the files alone.
+write_if_changed() { # file
+  local file=$1
+  cat >"$file.new"
+  if [ -f "$file" ] && cmp -s "$file" "$file.new"; then
+    rm -f "$file.new"
+  else
+    mv "$file.new" "$file"
+  fi
+}
+
 kubectl_local() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 
 # Waits for a command to succeed, polling every half second; never sleeps blindly. When the log is a
