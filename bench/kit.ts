@@ -21,7 +21,12 @@ export const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const quiet = pino({ level: 'silent' });
 
 /** Env var of each topic role, so a bench topic set reaches the processes like in production. */
-const TOPIC_ENV = { orders: 'ORDERS_TOPIC', dlq: 'DLQ_TOPIC', stats: 'STATS_TOPIC' } as const;
+const TOPIC_ENV = {
+  orders: 'ORDERS_TOPIC',
+  dlq: 'DLQ_TOPIC',
+  stats: 'STATS_TOPIC',
+  redrive: 'DLQ_REDRIVE_TOPIC',
+} as const;
 
 export interface BenchTopics {
   readonly ordersTopic: string;

@@ -5,7 +5,7 @@
  */
 export interface TopicDefinition {
   /** Key into the config (so env overrides like ORDERS_TOPIC apply). */
-  readonly role: 'orders' | 'dlq' | 'stats';
+  readonly role: 'orders' | 'dlq' | 'stats' | 'redrive';
   readonly defaultName: string;
   readonly partitions: number;
   readonly config: Readonly<Record<string, string>>;
@@ -49,18 +49,41 @@ export const TOPICS: readonly TopicDefinition[] = [
     description:
       'Changelog of the exact per-partition aggregates (key: <orders topic>-<partition>), written in the same transaction as the offsets.',
   },
+  {
+    role: 'redrive',
+    defaultName: 'orders-dlq-redrive',
+    // Read whole by every replay, before it sends anything: one partition keeps that a single read.
+    partitions: 1,
+    // One record per dead letter ever replayed, kept as long as the topic: a replay must never forget
+    // one it sent, or a second replay would send it again.
+    config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
+    description:
+      'Redrive ledger: one record per dead letter `npm run dlq -- replay` sent back (key: <DLQ partition>/<offset>), written in the same transaction as the replayed records.',
+  },
 ];
+
+/** The redrive ledger's name when DLQ_REDRIVE_TOPIC does not give one: next to its DLQ. */
+export const redriveTopicFor = (dlqTopic: string): string => `${dlqTopic}-redrive`;
 
 export interface ResolvedTopic extends TopicDefinition {
   readonly name: string;
 }
 
-/** The topic list with env overrides (ORDERS_TOPIC, DLQ_TOPIC, STATS_TOPIC) applied. */
+/**
+ * The topic list with env overrides (ORDERS_TOPIC, DLQ_TOPIC, STATS_TOPIC, DLQ_REDRIVE_TOPIC) applied;
+ * without a ledger name, the ledger is named after the DLQ.
+ */
 export function resolveTopics(names: {
   ordersTopic: string;
   dlqTopic: string;
   statsTopic: string;
+  dlqRedriveTopic?: string | undefined;
 }): ResolvedTopic[] {
-  const nameFor = { orders: names.ordersTopic, dlq: names.dlqTopic, stats: names.statsTopic } as const;
+  const nameFor = {
+    orders: names.ordersTopic,
+    dlq: names.dlqTopic,
+    stats: names.statsTopic,
+    redrive: names.dlqRedriveTopic ?? redriveTopicFor(names.dlqTopic),
+  } as const;
   return TOPICS.map((t) => ({ ...t, name: nameFor[t.role] }));
 }

@@ -123,7 +123,7 @@ PATCHED_FILES="$(sed -n 's|^+++ b/\(node_modules/.*\)$|\1|p' patches/*.patch | s
 pm run --rm --network=none --user 10001:10001 --env PATCHED_FILES="$PATCHED_FILES" --entrypoint sh "$CONSUMER_IMAGE" -c '
   set -e
   # One command per line: set -e ignores a failure inside an && list unless it is the last command.
-  for f in dist/cli/consumer.js dist/cli/producer.js schemas/order.avsc; do
+  for f in dist/cli/consumer.js dist/cli/producer.js dist/cli/dlq-reader.js schemas/order.avsc; do
     test -f "$f" || { echo "missing: $f" >&2; exit 1; }
   done
   for f in src patches node_modules/typescript node_modules/eslint node_modules/tsx node_modules/patch-package; do
@@ -204,6 +204,23 @@ wait_for 300 "$ORDERS orders processed by the consumer container" all_processed
 [ $((success + dead)) -eq "$ORDERS" ] || die "the consumer finished $((success + dead)) orders, expected $ORDERS"
 if [ "$INVALID_RATIO" != 0 ] && [ "$dead" -eq 0 ]; then die "no invalid order reached the DLQ"; fi
 log "consumer processed $ORDERS orders: $success success, $dead dead-lettered ($((SECONDS - t0)) s)"
+
+# ---- 4b. the DLQ tool in the producer image: summary, dry run, replay --------------------
+# `node dist/cli/dlq-reader.js` is how an operator runs `npm run dlq -- …` where only the image is.
+dlq_tool() { pm run --rm "${hardened[@]}" -e HTTP_PORT=0 --entrypoint node "$PRODUCER_IMAGE" dist/cli/dlq-reader.js "$@"; }
+if [ "$dead" -gt 0 ]; then
+  dlq_summary="$(dlq_tool summary --json)" || die "dist/cli/dlq-reader.js summary failed in the producer image"
+  dlq_total="$(node -e 'console.log(JSON.parse(process.argv[1]).total.deadLetters)' "$dlq_summary")"
+  [ "$dlq_total" = "$dead" ] || die "dlq-reader.js summary counts $dlq_total dead letters, the consumer wrote $dead"
+  dlq_last="$(dlq_tool replay --code KOS_ORDER_INVALID --dry-run | tail -n 1)"
+  [ "$dlq_last" = "would replay $dead" ] || die "dlq-reader.js replay --dry-run ended with '$dlq_last', expected 'would replay $dead'"
+  # A real replay (its transactions, its ledger topic): the invalid orders come back and are dead-lettered again.
+  dlq_last="$(dlq_tool replay --code KOS_ORDER_INVALID | tail -n 1)"
+  [ "$dlq_last" = "replayed $dead" ] || die "dlq-reader.js replay ended with '$dlq_last', expected 'replayed $dead'"
+  redriven_again() { [ "$(metric orders_redriven_total 'outcome="dead_lettered"')" = "$dead" ]; }
+  wait_for 60 "$dead redriven orders dead-lettered again" redriven_again
+  log "dist/cli/dlq-reader.js in the producer image: summary, dry run and replay of $dead dead letters"
+fi
 
 pid="$(pm inspect --format '{{.State.Pid}}' "$consumer_name")"
 rss_kib="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")"

@@ -1,39 +1,64 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
-import { decodeDeadLetterHeaders } from '../domain/dead-letter.js';
+import { KafkaDlqReader } from '../adapters/kafka/dlq-source.js';
 import { createKafka } from '../adapters/kafka/client.js';
-import { readTopic } from '../adapters/kafka/topic-reader.js';
+import { loadConfig } from '../config/load.js';
+import { DLQ_USAGE, parseDlqArgs, UsageError, type DlqCommand } from '../dlq/args.js';
+import { formatSummaryTable, summarizeDeadLetters } from '../dlq/summary.js';
 import { createLogger } from '../logger.js';
+import { RedriveFencedError } from '../ports/redrive.js';
+import { showDeadLetters } from './dlq/show.js';
+import { replayCommand } from './dlq/replay.js';
 import { configOrExit } from './process-lifecycle.js';
 
-/** Prints dead letters with their headers decoded, like the seed's `kafka-console-consumer --topic orders-dlq`. */
-const { values } = parseArgs({
-  options: { max: { type: 'string', default: '5' }, 'idle-ms': { type: 'string', default: '3000' } },
-});
-const config = configOrExit(() => loadConfig('consumer'));
-const logger = createLogger({ level: 'warn', format: config.logFormat, name: 'dlq-reader' });
-const kafka = createKafka(config, logger, 'dlq-reader');
-const records = await readTopic(kafka, {
-  topic: config.dlqTopic,
-  max: Number(values.max),
-  idleMs: Number(values['idle-ms']),
-});
-for (const { partition, message } of records) {
-  let headers: ReturnType<typeof decodeDeadLetterHeaders> | string;
-  try {
-    headers = decodeDeadLetterHeaders(message.headers ?? {});
-  } catch (error) {
-    headers = `not a dead letter of ours: ${(error as Error).message}`;
-  }
-  const summary = {
-    dlq: `${config.dlqTopic}[${partition}]@${message.offset}`,
-    key: message.key?.toString('utf8') ?? null,
-    valueBytes: message.value?.length ?? 0,
-    valueHex: message.value?.subarray(0, 32).toString('hex') ?? null,
-    headers:
-      typeof headers === 'string' ? headers : { ...headers, stacktrace: headers.stacktrace.split('\n')[0] },
-  };
-  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+/**
+ * The DLQ tool: `show` (the default) prints dead letters, `replay` sends them back to their topic, and
+ * `summary` counts them by error code. Its output is stdout; its logs go to stderr, so the last line
+ * of a replay is always its count. Exit codes: 0 done, 1 failed (nothing half-sent: an aborted
+ * transaction is invisible), 2 a bad command line or configuration.
+ */
+let command: DlqCommand;
+try {
+  command = parseDlqArgs(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`${error.message}\n\n${DLQ_USAGE}\n`);
+  process.exit(2);
 }
-process.stdout.write(`${records.length} dead letter(s) shown from ${config.dlqTopic}\n`);
+if (command.kind === 'help') {
+  process.stdout.write(`${DLQ_USAGE}\n`);
+  process.exit(0);
+}
+
+const config = configOrExit(() => loadConfig('consumer'));
+const logger = createLogger({
+  // A replay says what it did (each transaction, the ledger it read); show and summary only what went wrong.
+  level: command.kind === 'replay' ? config.logLevel : 'warn',
+  format: config.logFormat,
+  name: 'dlq-reader',
+  destination: 2,
+});
+const print = (line: string) => process.stdout.write(`${line}\n`);
+const kafka = createKafka(config, logger, 'dlq-reader');
+
+try {
+  if (command.kind === 'show') {
+    await showDeadLetters(kafka, config.dlqTopic, command, print);
+  } else if (command.kind === 'summary') {
+    const reader = new KafkaDlqReader(kafka, {
+      dlqTopic: config.dlqTopic,
+      ledgerTopic: config.dlqRedriveTopic,
+      logger,
+    });
+    const summary = await summarizeDeadLetters(reader, config.dlqTopic, command.filter);
+    if (command.json) print(JSON.stringify(summary));
+    else for (const line of formatSummaryTable(summary)) print(line);
+  } else {
+    await replayCommand(kafka, config, command, print, logger);
+  }
+} catch (error) {
+  // Being fenced is how a second replay takes over, not a fault: its message says all there is.
+  if (error instanceof RedriveFencedError) logger.error({ dlqTopic: config.dlqTopic }, error.message);
+  else logger.error({ err: error }, `dlq ${command.kind} failed`);
+  process.stderr.write(`dlq ${command.kind} failed: ${(error as Error).message}\n`);
+  process.exit(1);
+}

@@ -2,10 +2,17 @@ import { SETTINGS, type SettingKey, type SettingValues } from './settings.js';
 import { ConfigError } from '../errors.js';
 import type { RetryPolicy } from '../domain/retry-policy.js';
 import { timeBudgetProblems } from './time-budget.js';
+import { redriveTopicFor } from '../topics.js';
 
 export type Role = 'consumer' | 'producer';
 
-export type AppConfig = Readonly<Omit<SettingValues, 'httpPort'> & { httpPort: number; role: Role }>;
+export type AppConfig = Readonly<
+  Omit<SettingValues, 'httpPort' | 'dlqRedriveTopic'> & {
+    httpPort: number;
+    dlqRedriveTopic: string;
+    role: Role;
+  }
+>;
 
 const DEFAULT_HTTP_PORT: Record<Role, number> = { consumer: 9464, producer: 9465 };
 
@@ -43,8 +50,11 @@ export function loadConfig(
     if (Boolean(v.schemaRegistryUsername) !== Boolean(v.schemaRegistryPassword)) {
       problems.push('SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD: set both or neither');
     }
-    if (new Set([v.ordersTopic, v.dlqTopic, v.statsTopic]).size !== 3) {
-      problems.push('ORDERS_TOPIC, DLQ_TOPIC and STATS_TOPIC: must be three different topics');
+    const redriveTopic = v.dlqRedriveTopic ?? redriveTopicFor(v.dlqTopic);
+    if (new Set([v.ordersTopic, v.dlqTopic, v.statsTopic, redriveTopic]).size !== 4) {
+      problems.push(
+        'ORDERS_TOPIC, DLQ_TOPIC, STATS_TOPIC and DLQ_REDRIVE_TOPIC: must be four different topics',
+      );
     }
     if (v.tlsCaFile && !v.tls) {
       problems.push('KAFKA_TLS_CA_FILE: set KAFKA_TLS=true to use it');
@@ -59,7 +69,12 @@ export function loadConfig(
 
   if (problems.length > 0) throw new ConfigError(problems);
 
-  return Object.freeze({ ...v, httpPort: v.httpPort ?? DEFAULT_HTTP_PORT[role], role });
+  return Object.freeze({
+    ...v,
+    httpPort: v.httpPort ?? DEFAULT_HTTP_PORT[role],
+    dlqRedriveTopic: v.dlqRedriveTopic ?? redriveTopicFor(v.dlqTopic),
+    role,
+  });
 }
 
 /** The retry settings as the retry policy reads them. */

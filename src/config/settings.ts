@@ -119,6 +119,12 @@ export const SETTINGS = {
     'order-stats',
     'Compacted changelog of the per-partition aggregates (exactly-once mode).',
   ),
+  dlqRedriveTopic: setting(
+    'DLQ_REDRIVE_TOPIC',
+    z.string().min(1).optional(),
+    '<DLQ_TOPIC>-redrive',
+    'Compacted ledger of the dead letters `npm run dlq -- replay` sent back (key `<DLQ partition>/<offset>`), written in the same transaction as the replayed records, so no dead letter is replayed twice.',
+  ),
   processingMode: setting(
     'PROCESSING_MODE',
     z.enum(['exactly-once', 'at-least-once']).default('exactly-once'),

@@ -62,12 +62,17 @@ export class BatchLoop {
       return;
     }
     const commit = await commits.open(batch, control);
-    if (commit === undefined) return;
+    if (commit === undefined) {
+      recorder.standsAt(batch, messages.length);
+      return;
+    }
     if ('waitAt' in commit) {
       this.#wait(batch, control, 0, commit, parked?.soFar);
       return;
     }
     let index = commit.from;
+    // From now on the first record's age shows, even when it is slow (a downstream step, a registry lookup).
+    recorder.standsAt(batch, index);
     // The parked attempt belongs to the record it was parked for, only.
     let soFar = parked && messages[index]?.offset === head.offset ? parked.soFar : undefined;
     // Good orders go in runs, unless each one is to be logged (or a downstream step needs it).
@@ -170,6 +175,8 @@ export class BatchLoop {
       }
     }
     await commit.finish();
+    // Where the partition stands: caught up, behind, or parked at the record that comes back.
+    recorder.standsAt(batch, index);
   }
 
   /**
@@ -195,8 +202,10 @@ export class BatchLoop {
         control.pause,
         true,
       )
-    )
+    ) {
       this.#o.recorder.record(outcome);
+      this.#o.recorder.standsAt(batch, index);
+    }
   }
 
   /** The group gave us these partitions of the orders topic (all others are gone). */
@@ -220,6 +229,8 @@ function incoming(batch: ConsumedBatch, message: BatchRecord): IncomingRecord {
     timestamp: message.timestamp,
     key: message.key,
     value: message.value,
+    // Passed on, not copied: a good order costs one lookup in them (the redrive mark), a dead letter reads them.
+    headers: message.headers,
     undecodableBatch: message.undecodableBatch,
   };
 }

@@ -7,6 +7,7 @@ import {
   type ErrorClassification,
 } from '../errors.js';
 import { buildDeadLetterHeaders } from '../domain/dead-letter.js';
+import { isRedriven } from '../domain/redrive.js';
 import { assertValidOrder, type Order } from '../domain/order.js';
 import { decideAfterFailure, waitDelayMs, type RetryPolicy } from '../domain/retry-policy.js';
 import type {
@@ -108,6 +109,8 @@ export class OrderProcessor {
       if (
         record === undefined ||
         record.undecodableBatch !== undefined ||
+        // A redriven order is counted as one (orders_redriven_total), so it is taken on its own.
+        isRedriven(record.headers) ||
         !decoder.readGoodOrder(record.value, fields)
       )
         break;

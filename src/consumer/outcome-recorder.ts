@@ -1,4 +1,5 @@
 import { formatCents, type Cents } from '../domain/money.js';
+import { isRedriven, redriveHistoryOf } from '../domain/redrive.js';
 import type { RunningAverage } from '../domain/running-average.js';
 import type { Logger } from '../logger.js';
 import type { ConsumerEventChannel } from '../ports/events.js';
@@ -78,6 +79,8 @@ export class OutcomeRecorder {
         outcome.durationSeconds,
         endToEnd === undefined ? [] : [endToEnd],
       );
+      if (isRedriven(record.headers))
+        this.#bus.emit('order.redriven', { partition: record.partition, outcome: 'success' });
       // Building this line costs more than decoding the order; skip it when info is off (bench, quiet runs).
       if (!this.#logger.isLevelEnabled('info')) return;
       this.#logger.info(
@@ -107,9 +110,20 @@ export class OutcomeRecorder {
         durationSeconds: outcome.durationSeconds,
         endToEndSeconds: this.#endToEndSeconds(0, record.timestamp, outcome.finishedAt),
       });
+      // Its dead letter carries the history on (dead-letter.ts), so a later replay counts one more.
+      const redriven = isRedriven(record.headers);
+      if (redriven)
+        this.#bus.emit('order.redriven', { partition: record.partition, outcome: 'dead_lettered' });
       this.#logger.warn(
-        { partition: record.partition, offset: record.offset, code: failure.code, attempts },
-        `Sent ${where(record)} to the DLQ after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.message}`,
+        {
+          partition: record.partition,
+          offset: record.offset,
+          code: failure.code,
+          attempts,
+          ...(redriven ? { redriveCount: redriveHistoryOf(record.headers)?.count } : {}),
+        },
+        `Sent ${where(record)} to the DLQ after ${attempts} attempt${attempts === 1 ? '' : 's'}` +
+          `${redriven ? ' (a redriven order, failing again)' : ''}: ${failure.message}`,
       );
     }
   }
@@ -118,6 +132,31 @@ export class OutcomeRecorder {
   doneUpTo(batch: ConsumedBatch, lastDone: string): void {
     const lag = Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastDone) - 1n));
     this.#bus.emit('lag', [{ partition: batch.partition, lag }]);
+  }
+
+  /**
+   * The batch loop stands at `index` of `batch` (the next record it takes; `messages.length` once it
+   * took them all): the partition's oldest order not yet processed is that record. Called as a batch
+   * starts and ends, so the lag in seconds costs nothing per record; its age is taken at scrape time.
+   */
+  standsAt(batch: ConsumedBatch, index: number): void {
+    const { messages, partition } = batch;
+    let record = messages[index];
+    if (record === undefined) {
+      record = messages.at(-1);
+      if (record === undefined) return;
+      // Nothing past the batch: caught up with the partition's end as this fetch saw it.
+      if (BigInt(batch.highWatermark) <= BigInt(record.offset) + 1n) {
+        this.#bus.emit('partition.pending', { partition, oldestTimestampMs: undefined });
+        return;
+      }
+      // More records than the fetch brought: the next one is not at hand, the last one processed is its
+      // closest stand-in (older by the gap between two records; the next batch starts at the real one).
+    }
+    const timestampMs = Number(record.timestamp);
+    // A timestamp that cannot be right (-1 of an old message format, or forged) says nothing of the age.
+    if (!(timestampMs > 0)) return;
+    this.#bus.emit('partition.pending', { partition, oldestTimestampMs: timestampMs });
   }
 
   /** `count` orders of `partition` done (one, or a run): the one path of every processed order. */

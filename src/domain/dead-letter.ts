@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
 import { boundMessage, type ErrorClassification } from '../errors.js';
+import {
+  headerBytes,
+  redriveHeaders,
+  redriveHistoryOf,
+  type RecordHeaders,
+  type RedriveHistory,
+} from './redrive.js';
 
 /**
  * Header names and encodings follow Spring Kafka's DeadLetterPublishingRecoverer
@@ -45,6 +52,11 @@ export interface DeadLetterSource {
   readonly offset: string;
   /** Record timestamp in ms since the epoch, as kafkajs gives it (a string). */
   readonly timestamp: string;
+  /**
+   * The record's own headers. Of them, only a redriven order's history (redrive.ts) goes on to its
+   * dead letter, so the next replay counts one more.
+   */
+  readonly headers?: RecordHeaders | undefined;
 }
 
 export interface DeadLetterContext {
@@ -73,6 +85,7 @@ export function truncate(text: string, max: number): string {
 
 export function buildDeadLetterHeaders(ctx: DeadLetterContext): Record<string, Buffer> {
   const { source, error } = ctx;
+  const history = redriveHistoryOf(source.headers);
   return {
     [DLQ_HEADERS.originalTopic]: Buffer.from(source.topic),
     [DLQ_HEADERS.originalPartition]: int32(source.partition),
@@ -86,6 +99,7 @@ export function buildDeadLetterHeaders(ctx: DeadLetterContext): Record<string, B
     [DLQ_HEADERS.deliveryAttempt]: int32(ctx.attempts),
     [DLQ_HEADERS.errorCode]: Buffer.from(error.code),
     [DLQ_HEADERS.failedAt]: Buffer.from(ctx.failedAt.toISOString()),
+    ...(history ? redriveHeaders(history) : {}),
   };
 }
 
@@ -110,10 +124,10 @@ export function fitDeadLetter(
   headers: Record<string, Buffer>,
   maxRecordBytes: number,
 ): DeadLetterRecord {
-  const headerBytes = (h: Record<string, Buffer>) =>
+  const headersSize = (h: Record<string, Buffer>) =>
     Object.entries(h).reduce((n, [name, v]) => n + Buffer.byteLength(name) + v.length, 0);
   const size = (k: Buffer | null, v: Buffer | null, h: Record<string, Buffer>) =>
-    RECORD_OVERHEAD_BYTES + (k?.length ?? 0) + (v?.length ?? 0) + headerBytes(h);
+    RECORD_OVERHEAD_BYTES + (k?.length ?? 0) + (v?.length ?? 0) + headersSize(h);
   if (size(key, value, headers) <= maxRecordBytes) return { key, value, headers };
 
   const cut: Record<string, Buffer> = { ...headers };
@@ -166,17 +180,16 @@ export interface DecodedDeadLetterHeaders {
   readonly originalValue?: TruncatedOriginal;
   /** Present when the dead letter's key was cut to fit the DLQ. */
   readonly originalKey?: TruncatedOriginal;
+  /** Present when the failed record was itself a redriven dead letter. */
+  readonly redrive?: RedriveHistory;
 }
 
 /** The inverse of buildDeadLetterHeaders, for the DLQ reader and the tests. */
-export function decodeDeadLetterHeaders(
-  headers: Readonly<Record<string, Buffer | string | undefined | (Buffer | string)[]>>,
-): DecodedDeadLetterHeaders {
+export function decodeDeadLetterHeaders(headers: RecordHeaders): DecodedDeadLetterHeaders {
   const raw = (name: string): Buffer => {
-    const value = headers[name];
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first === undefined) throw new Error(`dead-letter header ${name} is missing`);
-    return Buffer.isBuffer(first) ? first : Buffer.from(first);
+    const value = headerBytes(headers, name);
+    if (value === undefined) throw new Error(`dead-letter header ${name} is missing`);
+    return value;
   };
   const text = (name: string) => raw(name).toString('utf8');
   const original = (lengthHeader: string, shaHeader: string): TruncatedOriginal | undefined =>
@@ -185,6 +198,7 @@ export function decodeDeadLetterHeaders(
       : { length: Number(text(lengthHeader)), sha256: text(shaHeader) };
   const originalValue = original(DLQ_HEADERS.originalValueLength, DLQ_HEADERS.originalValueSha256);
   const originalKey = original(DLQ_HEADERS.originalKeyLength, DLQ_HEADERS.originalKeySha256);
+  const redrive = redriveHistoryOf(headers);
   return {
     originalTopic: text(DLQ_HEADERS.originalTopic),
     originalPartition: raw(DLQ_HEADERS.originalPartition).readInt32BE(),
@@ -199,5 +213,6 @@ export function decodeDeadLetterHeaders(
     failedAt: text(DLQ_HEADERS.failedAt),
     ...(originalValue ? { originalValue } : {}),
     ...(originalKey ? { originalKey } : {}),
+    ...(redrive ? { redrive } : {}),
   };
 }

@@ -39,6 +39,12 @@ export interface ConsumerEvents {
     },
   ];
   /**
+   * A redriven order (replayed from the DLQ, header kos-redrive-count) was finished: counted, or
+   * dead-lettered again with its redrive history. Also reported as `orders.processed` or
+   * `order.dead_lettered`, like any order.
+   */
+  'order.redriven': [{ partition: number; outcome: 'success' | 'dead_lettered' }];
+  /**
    * A record of `partition` needs `dependency`, which is down: the partition waits `delayMs` (its
    * `waits`-th wait in a row), using none of the record's retries.
    */
@@ -56,8 +62,18 @@ export interface ConsumerEvents {
   'partitions.assigned': [{ partitions: number[] }];
   /** A rebalance started (the consumer is re-joining the group). */
   rebalance: [];
-  /** Lag per partition, refreshed periodically. */
+  /**
+   * Lag per partition in records: after each batch (the fetch's high watermark), and from the broker
+   * every LAG_POLL_INTERVAL_MS (the group's committed offset).
+   */
   lag: [{ partition: number; lag: number }[]];
+  /**
+   * Where `partition` stands, as a batch starts and ends (never per record): the record timestamp (epoch
+   * ms) of its oldest order not yet processed, or undefined when it has none (caught up with the end the
+   * fetch saw). When the fetch did not bring the records past its batch, the last one processed stands in
+   * for the next (OutcomeRecorder.standsAt).
+   */
+  'partition.pending': [{ partition: number; oldestTimestampMs: number | undefined }];
 }
 
 /** What the producer reports; metrics and console output subscribe here. */

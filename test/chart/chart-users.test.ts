@@ -132,13 +132,17 @@ describe('chart Kafka principals', () => {
     );
   });
 
-  test('when kafka.auth is enabled, then the DLQ reader may only read the DLQ, and KEDA only describe the orders and the group', () => {
+  test('when kafka.auth is enabled, then the DLQ tool may read the DLQ and redrive it (write the orders and the ledger in its own transactions), and KEDA only describe the orders and the group', () => {
     assert.deepEqual(
       aclsOf(renderChart(AUTH), DLQ_READER_USER),
       [
+        'cluster IdempotentWrite',
         'group:dlq-reader(prefix) Describe,Read',
         'group:kos-reader-(prefix) Delete,Describe,Read',
+        'topic:orders(literal) Describe,Write',
         'topic:orders-dlq(literal) Describe,Read',
+        'topic:orders-dlq-redrive(literal) Describe,Read,Write',
+        'transactionalId:kos-redrive-orders-dlq(literal) Describe,Write',
       ].sort(),
     );
     assert.deepEqual(aclsOf(renderChart(AUTH_KEDA), KEDA_USER), [
@@ -155,6 +159,7 @@ describe('chart Kafka principals', () => {
         'topics.orders.name': 'in',
         'topics.dlq.name': 'dead',
         'topics.stats.name': 'totals',
+        'topics.redrive.name': 'dead-again',
       },
     });
     assert.deepEqual(aclsOf(manifests, PRODUCER_USER), [
@@ -171,7 +176,16 @@ describe('chart Kafka principals', () => {
       'transactionalId:billing-in-(prefix) Describe,Write',
     ])
       assert.ok(consumer.includes(acl), `${acl} in ${consumer.join('; ')}`);
-    assert.ok(aclsOf(manifests, DLQ_READER_USER).includes('topic:dead(literal) Describe,Read'));
+    assert.deepEqual(
+      aclsOf(manifests, DLQ_READER_USER).filter((acl) => !acl.startsWith('group:')),
+      [
+        'cluster IdempotentWrite',
+        'topic:dead(literal) Describe,Read',
+        'topic:dead-again(literal) Describe,Read,Write',
+        'topic:in(literal) Describe,Write',
+        'transactionalId:kos-redrive-dead(literal) Describe,Write',
+      ],
+    );
   });
 
   test('when kafka.auth is enabled, then the producer Job and the helm test pod use the producer user’s Secret and the consumer its own', () => {

@@ -127,11 +127,14 @@ export async function collect(
   return records;
 }
 
-/** Raw bytes straight onto a topic, bypassing our producer (garbage, foreign writers). */
+/**
+ * Raw bytes straight onto a topic, bypassing our producer (garbage, foreign writers). `timestamp` (epoch
+ * ms, as a string) sets the record's CreateTime, e.g. an order written long ago.
+ */
 export async function produceRaw(
   kafka: Kafka,
   topic: string,
-  messages: { key: string; value: Buffer; partition?: number }[],
+  messages: { key: string; value: Buffer; partition?: number; timestamp?: string }[],
 ): Promise<void> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();

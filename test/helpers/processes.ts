@@ -22,9 +22,12 @@ export interface RunningProcess {
 const logDir = process.env.TEST_LOG_DIR;
 const levelOverride = process.env.TEST_CHILD_LOG_LEVEL;
 
-/** Starts one of our CLIs as a real process with JSON logs, collecting every log line. */
+/**
+ * Starts one of our CLIs as a real process with JSON logs, collecting every stdout line (a log line, or
+ * for the DLQ tool, whose logs go to stderr, a line of its output as `{ msg }`).
+ */
 export function startCli(
-  script: 'consumer' | 'producer',
+  script: 'consumer' | 'producer' | 'dlq-reader',
   env: Record<string, string>,
   args: string[] = [],
 ): RunningProcess {

@@ -41,6 +41,8 @@ const CORE_PANELS = [
   'Processing duration',
   'Producer send latency',
   'Consumer lag by partition',
+  'Consumer lag in seconds by partition',
+  'Redriven / s by outcome',
   'Partitions per consumer',
   'Consumers ready',
 ];
@@ -51,6 +53,7 @@ describe('shipped dashboard and alert PromQL against a real Prometheus', () => {
   const producerBus = new ProducerEventBus();
   let prometheus: PrometheusInstance;
   const prices: bigint[] = [];
+  const pendingSinceMs = Date.now() - 42_000;
 
   /** Feeds one consumer as the real one would. */
   function process(consumer: number, priceCents: bigint): void {
@@ -83,6 +86,9 @@ describe('shipped dashboard and alert PromQL against a real Prometheus', () => {
         { partition: i * 2, lag: 3 },
         { partition: i * 2 + 1, lag: 0 },
       ]);
+      // The first partition of each waits at a record written 42 s ago; the second is caught up.
+      bus.emit('partition.pending', { partition: i * 2, oldestTimestampMs: pendingSinceMs });
+      bus.emit('partition.pending', { partition: i * 2 + 1, oldestTimestampMs: undefined });
     }
     const producerRegistry = createMetricsRegistry({ service: 'producer' });
     registerProducerMetrics(producerRegistry, producerBus);
@@ -123,6 +129,7 @@ describe('shipped dashboard and alert PromQL against a real Prometheus', () => {
       attempt: 1,
       delayMs: 10,
     });
+    consumerBuses[1]!.emit('order.redriven', { partition: 2, outcome: 'success' });
     consumerBuses[1]!.emit('order.dead_lettered', {
       partition: 2,
       reason: 'KOS_ORDER_INVALID',
@@ -184,6 +191,26 @@ describe('shipped dashboard and alert PromQL against a real Prometheus', () => {
             });
         }
       }
+    }
+  });
+
+  it('when a partition waits at an old record, then the lag-in-seconds panel shows its age per partition, and 0 for the caught-up ones', async () => {
+    const panel = dashboardPanels().find((p) => p.title === 'Consumer lag in seconds by partition');
+    const expr = panel?.exprs[0]?.expr;
+    assert.ok(expr !== undefined, 'the dashboard has the panel');
+    const samples = await prometheus.waitFor(resolveGrafanaVariables(expr), (s) => s.length === 4, 30_000);
+    const byPartition = new Map(samples.map((s) => [s.metric.partition, s.value]));
+    assert.deepEqual([...byPartition.keys()].sort(), ['0', '1', '2', '3']);
+    assert.equal(byPartition.get('1'), 0);
+    assert.equal(byPartition.get('3'), 0);
+    // Taken at the last scrape: 42 s plus however long the test took to get here.
+    const elapsedSeconds = (Date.now() - pendingSinceMs) / 1000;
+    for (const partition of ['0', '2']) {
+      const age = byPartition.get(partition) ?? 0;
+      assert.ok(
+        age >= 42 && age <= elapsedSeconds,
+        `partition ${partition}: ${age} s (${elapsedSeconds} s since)`,
+      );
     }
   });
 

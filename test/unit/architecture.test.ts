@@ -91,9 +91,9 @@ describe('architecture of src/', () => {
     assert.deepEqual(cycles(graph), []);
   });
 
-  it('when an adapter imports something, then it is not the consumer or the producer (adapters serve the core through src/ports)', () => {
+  it('when an adapter imports something, then it is not the consumer, the producer or the DLQ tool (adapters serve the core through src/ports)', () => {
     const upward = arrows.filter(
-      ({ from, to }) => from.startsWith('adapters/') && /^(consumer|producer)\//.test(to),
+      ({ from, to }) => from.startsWith('adapters/') && /^(consumer|producer|dlq)\//.test(to),
     );
     assert.deepEqual(upward, []);
   });
@@ -106,10 +106,10 @@ describe('architecture of src/', () => {
     assert.deepEqual(outside, []);
   });
 
-  it('when the core (domain, ports, consumer, producer) imports an adapter, then it is a composition root', () => {
+  it('when the core (domain, ports, consumer, producer, dlq) imports an adapter, then it is a composition root', () => {
     const inward = arrows.filter(
       ({ from, to }) =>
-        /^(domain|ports|consumer|producer)\//.test(from) &&
+        /^(domain|ports|consumer|producer|dlq)\//.test(from) &&
         to.startsWith('adapters/') &&
         !COMPOSITION_ROOTS.some((root) => root.test(from)),
     );

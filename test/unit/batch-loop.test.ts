@@ -47,14 +47,20 @@ const decoder: OrderDecoder = {
   },
 };
 
-function batchOf(values: Buffer[], firstOffset = 10): ConsumedBatch {
+/** Records from `firstOffset`, each written at its offset × 1000 ms; the partition holds `behind` more. */
+function batchOf(values: Buffer[], firstOffset = 10, behind = 5): ConsumedBatch {
   const messages: BatchRecord[] = values.map((value, i) => ({
     offset: String(firstOffset + i),
-    timestamp: '1',
+    timestamp: String((firstOffset + i) * 1000),
     key: null,
     value,
   }));
-  return { topic: 'orders', partition: 0, messages, highWatermark: String(firstOffset + values.length + 5) };
+  return {
+    topic: 'orders',
+    partition: 0,
+    messages,
+    highWatermark: String(firstOffset + values.length + behind),
+  };
 }
 
 /** A BatchControl that records what the loop asked of it. */
@@ -90,7 +96,10 @@ function setup(commits: (recorder: OutcomeRecorder, processor: OrderProcessor) =
     lag: [] as number[],
     waiting: [] as ConsumerEvents['partition.waiting'][0][],
     processed: 0,
+    /** The oldest pending record's timestamp, as each batch starts and ends (undefined: caught up). */
+    pending: [] as (number | undefined)[],
   };
+  bus.on('partition.pending', (event) => events.pending.push(event.oldestTimestampMs));
   bus.on('lag', (entries) => events.lag.push(...entries.map((e) => e.lag)));
   bus.on('partition.waiting', (event) => events.waiting.push(event));
   bus.on('orders.processed', ({ count }) => (events.processed += count));
@@ -188,6 +197,28 @@ describe('the batch loop', () => {
       );
       assert.equal(events.processed, 450);
       assert.deepEqual(events.lag, [5]);
+      assert.deepEqual(
+        events.pending,
+        [10_000, 459_000],
+        'the first record as the batch starts; past the batch, the last one stands in for the next',
+      );
+    });
+
+    it('when a batch reaches the end of its partition, then the partition is reported caught up', async () => {
+      const { loop, events } = setup(atLeastOnce);
+      const { control } = controlOf();
+      await loop.handle(batchOf([good(1), good(2)], 10, 0), control);
+      assert.deepEqual(events.pending, [10_000, undefined]);
+      assert.deepEqual(events.lag, [0]);
+    });
+
+    it('when a record has no usable timestamp, then nothing is reported for it', async () => {
+      const { loop, events } = setup(atLeastOnce);
+      const { control } = controlOf();
+      const batch = batchOf([good(1), good(2)]);
+      const forged = { ...batch, messages: batch.messages.map((m) => ({ ...m, timestamp: '-1' })) };
+      await loop.handle(forged, control);
+      assert.deepEqual(events.pending, []);
     });
 
     it('when a record fails transiently, then the batch ends before it: only its partition is paused, and what came before is resolved', async () => {
@@ -197,6 +228,7 @@ describe('the batch loop', () => {
       assert.deepEqual(calls.resolved, ['12'], 'the invalid order was dead-lettered, the failed one waits');
       assert.equal(calls.pauses, 1);
       assert.equal(events.processed, 2);
+      assert.deepEqual(events.pending, [10_000, 13_000], 'the partition waits at the failed record');
       await loop.close();
     });
   });
@@ -235,6 +267,7 @@ describe('the batch loop', () => {
         events.waiting.map((w) => w.dependency),
         ['dlq'],
       );
+      assert.deepEqual(events.pending, [10_000, 13_000], 'the partition waits at the invalid record');
       await loop.close();
     });
 
@@ -261,6 +294,7 @@ describe('the batch loop', () => {
         ['broker'],
       );
       assert.equal(events.processed, 0, 'nothing is recorded before its transaction commits');
+      assert.deepEqual(events.pending, [10_000, 10_000], 'nothing committed: the first record still waits');
       await loop.close();
     });
   });

@@ -6,10 +6,10 @@ import { createMetricsRegistry } from '../../src/adapters/metrics/registry.js';
 import { ConsumerEventBus } from '../../src/consumer/events.js';
 import { parseMetricsText, sampleValue, type Sample } from '../helpers/metrics-text.js';
 
-function setup() {
+function setup(now: () => number = Date.now) {
   const registry = createMetricsRegistry({ service: 'consumer' });
   const bus = new ConsumerEventBus();
-  registerConsumerMetrics(registry, bus);
+  registerConsumerMetrics(registry, bus, now);
   const read = async (): Promise<Sample[]> => parseMetricsText(await registry.metrics());
   return { registry, bus, read };
 }
@@ -157,5 +157,57 @@ describe('consumer metrics', () => {
       ['1'],
       'lag of partitions this instance lost is dropped',
     );
+  });
+
+  describe('lag in seconds', () => {
+    const lagSeconds = (samples: Sample[]) =>
+      Object.fromEntries(
+        samples
+          .filter((s) => s.name === 'orders_consumer_lag_seconds')
+          .map((s) => [s.labels.partition ?? '', s.value]),
+      );
+
+    it('when partitions report their oldest pending record, then each shows its age at scrape time, and 0 when caught up', async () => {
+      let now = 1_700_000_010_000;
+      const { bus, read } = setup(() => now);
+      bus.emit('partitions.assigned', { partitions: [0, 1, 2] });
+      bus.emit('partition.pending', { partition: 0, oldestTimestampMs: 1_700_000_002_500 });
+      bus.emit('partition.pending', { partition: 1, oldestTimestampMs: undefined });
+      assert.deepEqual(lagSeconds(await read()), { '0': 7.5, '1': 0 });
+
+      // No event in between: a parked partition keeps ageing.
+      now += 60_000;
+      assert.deepEqual(lagSeconds(await read()), { '0': 67.5, '1': 0 });
+    });
+
+    it('when a record timestamp is ahead of the clock, then the lag is 0, not negative', async () => {
+      const { bus, read } = setup(() => 1_000_000);
+      bus.emit('partitions.assigned', { partitions: [0] });
+      bus.emit('partition.pending', { partition: 0, oldestTimestampMs: 1_005_000 });
+      assert.deepEqual(lagSeconds(await read()), { '0': 0 });
+    });
+
+    it('when the broker reports a record lag of 0, then the partition is caught up; a lag above 0 changes nothing', async () => {
+      const { bus, read } = setup(() => 100_000);
+      bus.emit('partitions.assigned', { partitions: [0, 1, 2] });
+      bus.emit('partition.pending', { partition: 0, oldestTimestampMs: 40_000 });
+      bus.emit('partition.pending', { partition: 1, oldestTimestampMs: 70_000 });
+      bus.emit('lag', [
+        { partition: 0, lag: 0 },
+        { partition: 1, lag: 4 },
+        { partition: 2, lag: 0 },
+      ]);
+      assert.deepEqual(lagSeconds(await read()), { '0': 0, '1': 30, '2': 0 });
+    });
+
+    it('when a partition is lost, then its series goes, and a late report of it does not bring it back', async () => {
+      const { bus, read } = setup(() => 100_000);
+      bus.emit('partitions.assigned', { partitions: [0, 1] });
+      bus.emit('partition.pending', { partition: 0, oldestTimestampMs: 90_000 });
+      bus.emit('partition.pending', { partition: 1, oldestTimestampMs: 95_000 });
+      bus.emit('partitions.assigned', { partitions: [1] });
+      bus.emit('partition.pending', { partition: 0, oldestTimestampMs: 80_000 });
+      assert.deepEqual(lagSeconds(await read()), { '1': 5 });
+    });
   });
 });

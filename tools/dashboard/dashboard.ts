@@ -29,6 +29,8 @@ const RATE = '$__rate_interval';
 /** Alert thresholds, repeated as panel thresholds so the dashboard shows where an alert starts. */
 const RETRY_ALERT_PER_SECOND = 0.1;
 const LAG_ALERT = 1000;
+/** OrdersConsumerLagHighSeconds: the oldest order not yet processed is older than this. */
+const LAG_SECONDS_ALERT = 300;
 
 const GREEN = 'green';
 const YELLOW = 'yellow';
@@ -417,7 +419,8 @@ export function buildDashboard(): dashboard.Dashboard {
       .withPanel(
         timeSeries({
           title: 'Dead-lettered / s by reason',
-          description: 'Orders sent to the dead-letter topic per second, by error code.',
+          description:
+            'Orders sent to the dead-letter topic per second, by error code (the reason label: the KOS_* code each dead letter carries in its kos-error-code header; docs/reference.md lists them).',
           unit: 'ops',
           width: 8,
           min: 0,
@@ -434,7 +437,7 @@ export function buildDashboard(): dashboard.Dashboard {
         barGauge({
           title: 'Dead-lettered total by reason',
           description:
-            'Orders in the DLQ since the replicas started, by error code. Read them with `npm run dlq`.',
+            'Orders in the DLQ since the replicas started, by error code (the kos-error-code header of each dead letter). Read them with `npm run dlq`.',
           unit: 'short',
           decimals: 0,
           width: 8,
@@ -455,11 +458,29 @@ export function buildDashboard(): dashboard.Dashboard {
       )
       .withPanel(
         timeSeries({
+          title: 'Redriven / s by outcome',
+          description:
+            'Orders replayed from the DLQ that the consumers finished, per second: success = processed this time, dead_lettered = failed again and back in the DLQ with their redrive history (orders_redriven_total; they count in the throughput too).',
+          unit: 'ops',
+          width: 8,
+          height: 6,
+          min: 0,
+          stack: true,
+          queries: [
+            {
+              expr: `sum by (outcome) (rate(orders_redriven_total{${INSTANCE}}[${RATE}]))`,
+              legend: '{{outcome}}',
+            },
+          ],
+        }),
+      )
+      .withPanel(
+        timeSeries({
           title: 'Producer rate',
           description:
             'Orders acknowledged by the broker per second (valid="false" are the deliberately invalid ones), and send errors.',
           unit: 'ops',
-          width: 16,
+          width: 8,
           height: 6,
           min: 0,
           stack: true,
@@ -531,6 +552,22 @@ export function buildDashboard(): dashboard.Dashboard {
         }),
       )
       .withPanel(
+        timeSeries({
+          title: 'Consumer lag in seconds by partition',
+          description: `Age of the oldest order not yet processed in each partition, from its record timestamp (0 when caught up), the highest any instance reports. It shows a partition held back by a retry backoff or a dependency wait, which the record lag barely does. Instances report only the partitions they own: with no consumer running, there is no value (the record lag of the KEDA trigger still counts). The dashed line is the OrdersConsumerLagHighSeconds threshold (${LAG_SECONDS_ALERT} s, for 2 minutes).`,
+          unit: 's',
+          width: 12,
+          min: 0,
+          thresholdLine: LAG_SECONDS_ALERT,
+          queries: [
+            {
+              expr: `max by (partition) (orders_consumer_lag_seconds{${CLUSTER}})`,
+              legend: 'partition {{partition}}',
+            },
+          ],
+        }),
+      )
+      .withPanel(
         barGauge({
           title: 'Partitions per consumer',
           description:
@@ -590,7 +627,7 @@ export function buildDashboard(): dashboard.Dashboard {
             'Waits for a dependency per interval, by error code (KOS_REGISTRY_UNAVAILABLE, KOS_REGISTRY_AUTH, KOS_BROKER_UNAVAILABLE, KOS_DLQ_UNWRITABLE). A wait doubles up to DEPENDENCY_BACKOFF_MAX_MS.',
           unit: 'short',
           decimals: 0,
-          width: 12,
+          width: 24,
           min: 0,
           bars: true,
           queries: [

@@ -15,6 +15,7 @@ if (role === 'consumer') {
   registerConsumerMetrics(registry, bus);
   bus.emit('partitions.assigned', { partitions: [0, 1] });
   bus.emit('lag', [{ partition: 0, lag: 2 }]);
+  bus.emit('partition.pending', { partition: 0, oldestTimestampMs: Date.now() - 1500 });
   bus.emit('orders.processed', {
     partition: 0,
     count: 1,

@@ -288,6 +288,8 @@ the SASL credentials of one process; pass (dict "ctx" $ "role" "producer"|"consu
   value: {{ .Values.topics.dlq.name | quote }}
 - name: STATS_TOPIC
   value: {{ .Values.topics.stats.name | quote }}
+- name: DLQ_REDRIVE_TOPIC
+  value: {{ .Values.topics.redrive.name | quote }}
 - name: HTTP_HOST
   value: "0.0.0.0"
 - name: SHUTDOWN_TIMEOUT_MS

@@ -19,7 +19,12 @@ export const ORDER_OUTCOMES = ['success', 'dead_lettered'] as const;
  * Every metric starts at zero for its known label values, so rate() and
  * increase() also count the first event after a scrape.
  */
-export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventChannel): void {
+export function registerConsumerMetrics(
+  registry: Registry,
+  bus: ConsumerEventChannel,
+  /** The wall clock the lag in seconds is taken by, at scrape time (tests fix it). */
+  now: () => number = Date.now,
+): void {
   const registers = [registry];
 
   // Per-order updates only touch these numbers; the metrics read them on scrape (collect), because
@@ -68,6 +73,13 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventCh
       this.inc(priceCount);
     },
   });
+  const redriven = new Counter({
+    name: 'orders_redriven_total',
+    help: 'Redriven orders (replayed from the DLQ by `npm run dlq -- replay`, header kos-redrive-count) this consumer finished, by outcome (success = added to the aggregate, dead_lettered = dead-lettered again, with their redrive history). Also counted in orders_processed_total.',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  for (const outcome of ORDER_OUTCOMES) redriven.inc({ outcome }, 0);
   const retries = reasonCounter(
     registers,
     'orders_retries_total',
@@ -103,6 +115,27 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventCh
     help: 'Messages between the last offset this instance finished and the end of each partition it owns, as of its last batch.',
     labelNames: ['partition'] as const,
     registers,
+  });
+  // The record timestamp of each owned partition's oldest order not yet processed (undefined: caught
+  // up), as the batch loop reports it when a batch starts and ends. The age is taken here, on scrape:
+  // a partition parked for a backoff or a dependency keeps ageing without a batch, and processing reads
+  // no clock for it.
+  const owned = new Set<number>();
+  const oldestPending = new Map<number, number | undefined>();
+  new Gauge({
+    name: 'orders_consumer_lag_seconds',
+    help: 'Age of the oldest order not yet processed in each partition this instance owns, from its record timestamp, as of the scrape; 0 when caught up.',
+    labelNames: ['partition'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const at = now();
+      for (const [partition, since] of oldestPending) {
+        // A timestamp ahead of our clock (the producer's clock is ahead) is no lag.
+        const seconds = since === undefined ? 0 : Math.max(0, at - since) / 1000;
+        this.set({ partition: String(partition) }, seconds);
+      }
+    },
   });
   const assigned = new Gauge({
     name: 'orders_assigned_partitions',
@@ -164,6 +197,9 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventCh
     processingDuration.addMany('success', durationSeconds / count, count);
     for (let i = 0; i < endToEndSeconds.length; i += 1) endToEnd.add('success', endToEndSeconds[i] ?? 0);
   });
+  bus.on('order.redriven', ({ outcome }) => {
+    redriven.inc({ outcome });
+  });
   bus.on('order.retrying', (event) => {
     retries.inc({ reason: reasonLabel(event.reason) });
   });
@@ -186,6 +222,9 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventCh
   bus.on('partitions.assigned', ({ partitions }) => {
     assigned.set(partitions.length);
     dropLagExcept(new Set(partitions.map(String)));
+    owned.clear();
+    for (const partition of partitions) owned.add(partition);
+    for (const partition of oldestPending.keys()) if (!owned.has(partition)) oldestPending.delete(partition);
   });
   bus.on('rebalance', () => {
     rebalances.inc();
@@ -196,6 +235,13 @@ export function registerConsumerMetrics(registry: Registry, bus: ConsumerEventCh
       const label = String(partition);
       lagPartitions.add(label);
       lag.set({ partition: label }, value);
+      // Nothing left to read (the broker says so, e.g. past a transaction marker no batch brings, or a
+      // partition just assigned that has no new record): no order waits.
+      if (value === 0 && owned.has(partition)) oldestPending.set(partition, undefined);
     }
+  });
+  bus.on('partition.pending', ({ partition, oldestTimestampMs }) => {
+    // A batch that ends after its partition was taken away must not bring its series back.
+    if (owned.has(partition)) oldestPending.set(partition, oldestTimestampMs);
   });
 }
