@@ -2,12 +2,13 @@
 # Installs the Debian packages that CI's checks and tests use, only those missing. CI's one place that
 # runs apt-get: .ci/run calls it first, and each check calls it again (a no-op then) so it also runs alone.
 #   kcat, shellcheck, yamllint            inspection and lint
+#   openssl                               the local stack's certificates (its SASL_SSL listener, the registry's HTTPS)
 #   prometheus, prometheus-pushgateway    the real Prometheus of the integration tests, promtool
 #   podman, runc, debootstrap, curl       the images (scripts/image) and the local cluster's fixtures
 #   containerd, containernetworking-plugins, iptables, conntrack
 #                                         the local Kubernetes node (k8s/local)
 set -Eeuo pipefail
-packages=(kcat shellcheck yamllint prometheus prometheus-pushgateway podman runc debootstrap curl
+packages=(kcat shellcheck yamllint openssl prometheus prometheus-pushgateway podman runc debootstrap curl
   containerd containernetworking-plugins iptables conntrack)
 missing=()
 for p in "${packages[@]}"; do

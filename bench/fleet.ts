@@ -8,9 +8,18 @@ export interface RunningProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `npm run consumer` as a process of its own; `nodeArgs` go to node itself (e.g. --cpu-prof). */
-function startConsumerProcess(env: Record<string, string>, nodeArgs: readonly string[]): RunningProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/consumer.ts'], {
+/** How a consumer process is started: `npm run consumer` (tsx), or compiled JavaScript as in the image. */
+export interface ConsumerEntry {
+  /** Arguments for node itself (e.g. --cpu-prof, or the image's flags). */
+  readonly nodeArgs?: readonly string[];
+  /** A compiled consumer.js (bench/compiled.ts); default: src/cli/consumer.ts through tsx. */
+  readonly script?: string;
+}
+
+/** A consumer as a process of its own. */
+function startConsumerProcess(env: Record<string, string>, entry: ConsumerEntry): RunningProcess {
+  const script = entry.script === undefined ? ['--import', 'tsx', 'src/cli/consumer.ts'] : [entry.script];
+  const child = spawn(process.execPath, [...(entry.nodeArgs ?? []), ...script], {
     cwd: REPO,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -54,14 +63,14 @@ export class ConsumerFleet {
     topics: BenchTopics,
     size: number,
     extra: Record<string, string> = {},
-    nodeArgs: readonly string[] = [],
+    entry: ConsumerEntry = {},
   ): Promise<ConsumerFleet> {
     const fleet = new ConsumerFleet();
     for (let i = 0; i < size; i += 1) {
       const port = await freePort();
       fleet.members.push({
         port,
-        process: startConsumerProcess(kit.env(topics, { ...extra, HTTP_PORT: String(port) }), nodeArgs),
+        process: startConsumerProcess(kit.env(topics, { ...extra, HTTP_PORT: String(port) }), entry),
       });
     }
     return fleet;

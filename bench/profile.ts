@@ -1,21 +1,24 @@
 /**
  * `npm run bench:profile`: one consumer process (the production entry point)
  * under `node --cpu-prof` drains a backlog of orders; prints where its CPU time
- * went, by package and by function. The profile stays in bench/results/profiles
+ * went, by package and by function. `-- --role producer` profiles our producer and
+ * raw kafkajs sending the same orders instead. The profile stays in bench/results/profiles
  * for Chrome DevTools or speedscope.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchKit, REPO } from './kit.js';
 import { DEFAULTS } from './options.js';
 import { byCategory, byFunction, type CpuProfile, type TimeShare } from './profile-summary.js';
+import { profileProducers } from './profile-producer.js';
 import { holdBacklog, timeFleet } from './scenarios/scale.js';
 
 const { values } = parseArgs({
   options: {
     orders: { type: 'string', default: '50000' },
     mode: { type: 'string', default: 'at-least-once' },
+    role: { type: 'string', default: 'consumer' },
   },
 });
 const orders = Number(values.orders);
@@ -30,7 +33,20 @@ const show = (title: string, rows: TimeShare[]): void => {
 };
 
 const kit = new BenchKit();
+mkdirSync(dir, { recursive: true });
 try {
+  if (values.role === 'producer') {
+    // Ours against raw kafkajs on the same orders: what our producer adds to each send.
+    for (const p of await profileProducers(kit, orders, dir)) {
+      console.log(
+        `\nproducer ${p.client}: ${Math.round(p.ordersPerSec)} orders/s while profiled (${path.relative(REPO, p.file)})`,
+      );
+      show('Self time by package:', byCategory(p.profile, 15));
+      show('Self time by function:', byFunction(p.profile, 25));
+    }
+    await kit.cleanup();
+    process.exit(0);
+  }
   const topics = await kit.newTopics('profile');
   const log = (m: string): void => console.log(m);
   const ctx = { kit, options: DEFAULTS, java: undefined, recordBytes: 26, log };
@@ -42,7 +58,7 @@ try {
     backlog,
     run: 'profile',
     mode: values.mode,
-    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    entry: { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] },
   });
   console.log(`${values.mode}: ${Math.round(sample.ordersPerSec)} orders/s while profiled`);
   // The newest, biggest profile is the consumer's (tsx may start helper threads with their own).

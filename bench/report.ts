@@ -23,7 +23,8 @@ function ratioCell(row: BenchRow, ratios: Readonly<Record<string, number>>, base
 
 function latencyCell(row: BenchRow): string {
   if (row.p50Ms === undefined) return '';
-  return `${num(row.p50Ms, 1)} / ${num(row.p95Ms ?? 0, 1)} / ${num(row.p99Ms ?? 0, 1)}`;
+  const p999 = row.p999Ms === undefined ? '' : ` / ${num(row.p999Ms, 1)}`;
+  return `${num(row.p50Ms, 1)} / ${num(row.p95Ms ?? 0, 1)} / ${num(row.p99Ms ?? 0, 1)}${p999}`;
 }
 
 function memoryCell(row: BenchRow): string {
@@ -49,7 +50,7 @@ export const TABLE_HEADER = [
   'orders',
   'orders/s median (min–max)',
   'MB/s',
-  'p50/p95/p99 ms',
+  'p50/p95/p99/p99.9 ms',
   'peak RSS MB',
   'ours/raw-kafkajs',
   'ours/java',

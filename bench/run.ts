@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { renderChart } from './chart.js';
 import { javaVersion, locateKafkaLibs, type JavaTools } from './java-tools.js';
 import { BenchKit, REPO, encodeOrders, meanValueBytes } from './kit.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
@@ -102,8 +103,13 @@ async function main(): Promise<void> {
     const stamp = started.toISOString().replace(/[:.]/g, '-');
     writeFileSync(path.join(outDir, `${stamp}.json`), json);
     writeFileSync(path.join(outDir, 'latest.json'), json);
+    const svg = await renderChart(result);
+    if (svg !== undefined) {
+      writeFileSync(path.join(outDir, `${stamp}.svg`), svg);
+      writeFileSync(path.join(outDir, 'latest.svg'), svg);
+    }
     console.log(
-      `\n${renderReport(result)}\n\nWrote ${path.relative(REPO, path.join(outDir, 'latest.json'))} and ${stamp}.json`,
+      `\n${renderReport(result)}\n\nWrote ${path.relative(REPO, path.join(outDir, 'latest.json'))} and ${stamp}.json${svg === undefined ? '' : ', and the chart as latest.svg'}`,
     );
 
     const problems = sanityProblems(result, options.scenarios);

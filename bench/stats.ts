@@ -68,6 +68,12 @@ export function computeRatios(rows: readonly BenchRow[]): Record<string, number>
     (r) => r.scenario === 'consume' && r.client === 'ours' && r.mode === 'exactly-once',
   );
   if (consumeAlo && consumeEos) add(consumeEos, consumeAlo);
+  // Tracing on against the same mode with tracing off (`consume.ours.at-least-once+tracing/consume.ours.at-least-once`).
+  for (const traced of rows.filter((r) => r.scenario === 'consume' && r.client === 'ours')) {
+    const [mode, extra] = traced.mode.split('+');
+    const off = rows.find((r) => r.scenario === 'consume' && r.client === 'ours' && r.mode === mode);
+    if (extra?.startsWith('tracing') && off) add(traced, off);
+  }
   const scale = rows.filter((r) => r.scenario === 'scale');
   for (const of of scale) {
     const single = scale.find((r) => r.consumers === 1 && r.client === of.client && r.mode === of.mode);

@@ -19,6 +19,7 @@ export interface BenchRow {
   readonly p50Ms?: number;
   readonly p95Ms?: number;
   readonly p99Ms?: number;
+  readonly p999Ms?: number;
   readonly peakRssMb?: number;
   readonly consumers?: number;
   /** Orders per repetition. */

@@ -91,6 +91,16 @@ export const ERROR_DOCS = {
     meaning:
       'A write or commit to Kafka failed for a reason outside the record (broker unreachable, timeout, leader change).',
   },
+  KOS_BROKER_AUTH: {
+    handling: 'wait',
+    meaning:
+      'The brokers refused our SASL credentials (wrong user or password, or a mechanism they do not offer). The process logs it once, naming the mechanism and the user, and tries again with a capped backoff (2 s doubling to 60 s); /readyz fails meanwhile.',
+  },
+  KOS_BROKER_TLS: {
+    handling: 'wait',
+    meaning:
+      'The TLS handshake with a broker failed: its certificate is not trusted (set KAFKA_TLS_CA_FILE) or does not name the host. Logged once naming the broker, then retried with the same capped backoff.',
+  },
   KOS_DLQ_UNWRITABLE: {
     handling: 'wait',
     meaning:
@@ -172,6 +182,8 @@ export class SchemaPendingError extends codedError('KOS_SCHEMA_PENDING', 'regist
 export class RegistryUnavailableError extends codedError('KOS_REGISTRY_UNAVAILABLE', 'registry') {}
 export class RegistryAuthError extends codedError('KOS_REGISTRY_AUTH', 'registry') {}
 export class BrokerUnavailableError extends codedError('KOS_BROKER_UNAVAILABLE', 'broker') {}
+export class BrokerAuthError extends codedError('KOS_BROKER_AUTH', 'broker') {}
+export class BrokerTlsError extends codedError('KOS_BROKER_TLS', 'broker') {}
 
 export class DeadLetterUnwritableError extends codedError('KOS_DLQ_UNWRITABLE', 'dlq') {
   /**

@@ -1,13 +1,16 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startConsumer } from '../../src/consumer/index.js';
 import { ConsumerEventBus } from '../../src/consumer/events.js';
 import { waitUntil } from '../../test/helpers/wait.js';
+import type { Message } from 'kafkajs';
 import { countWithKafkajs } from '../clients/raw-kafkajs-count.js';
 import { consumerPerformance } from '../java-tools.js';
 import { encodeOrders, processingModes, quiet, REPO, sendRaw, type BenchTopics } from '../kit.js';
 import { imageNodeBinary } from '../node-lts.js';
+import { startOtlpSink, type OtlpSink } from '../otlp-sink.js';
 import { spread } from '../stats.js';
 import type { BenchRow } from '../types.js';
 import { fmt, rate, type Sample, type ScenarioContext } from './context.js';
@@ -32,13 +35,26 @@ function platformaticNode(ctx: ScenarioContext): string | undefined {
  */
 const timeoutMs = (orders: number): number => 60_000 + orders;
 
+/** The mode of the tracing-on row, measured beside the same mode with tracing off. */
+const TRACED_MODE = 'at-least-once';
+
 /** Our consumer pipeline: decode, validate, aggregate, commit (in the given processing mode). */
-async function ours(ctx: ScenarioContext, topics: BenchTopics, mode: string, rep: number): Promise<Sample> {
+async function ours(
+  ctx: ScenarioContext,
+  topics: BenchTopics,
+  mode: string,
+  rep: number,
+  /** Extra settings (the tracing rows' OTEL_* variables). */
+  env: Record<string, string> = {},
+  /** Names the group and the changelog: the mode, or the row's mode when one mode has several rows. */
+  label: string = mode,
+): Promise<Sample> {
   const orders = ctx.options.consumeOrders;
   const config = ctx.kit.config('consumer', topics, {
-    KAFKA_GROUP_ID: `${topics.groupId}-ours-${mode}-${rep}`,
+    KAFKA_GROUP_ID: `${topics.groupId}-ours-${label}-${rep}`,
     PROCESSING_MODE: mode,
-    ...(await ctx.kit.freshStatsTopic(topics, `${mode}-${rep}`)),
+    ...(await ctx.kit.freshStatsTopic(topics, `${label}-${rep}`)),
+    ...env,
   });
   const bus = new ConsumerEventBus();
   let joinedAt: number | undefined;
@@ -123,6 +139,62 @@ async function java(ctx: ScenarioContext, topics: BenchTopics, rep: number, warm
   return rate(result.timedRecords, result.timedRecords / result.recordsPerSec, ctx.recordBytes);
 }
 
+/**
+ * The orders again, each with the `traceparent` header a traced producer writes (a trace of its own):
+ * what a traced consumer reads and links its run spans to. One order in `sampledEvery` is sampled, as
+ * a producer sampling 1/`sampledEvery` of its orders writes them; the consumer's runs follow them.
+ */
+async function tracedTopic(
+  ctx: ScenarioContext,
+  messages: readonly Message[],
+  sampledEvery = 1,
+): Promise<BenchTopics> {
+  const topics = await ctx.kit.newTopics('consume-traced');
+  const traced = messages.map((m, i) => {
+    const ids = randomBytes(24).toString('hex');
+    const flags = i % sampledEvery === 0 ? '01' : '00';
+    return { ...m, headers: { traceparent: `00-${ids.slice(0, 32)}-${ids.slice(32)}-${flags}` } };
+  });
+  await sendRaw(ctx.kit.kafka, topics.ordersTopic, traced, { chunk: 1000, idempotent: true });
+  return topics;
+}
+
+/**
+ * Our consumer with tracing on, its spans posted over OTLP/HTTP to `sink`: every order sampled, so
+ * every run recorded (the default sampler); and 1 % of the orders sampled by their producer
+ * (`parentbased_traceidratio` at 0.01 on both sides, what a busy deployment runs), each run recorded
+ * when one of its orders is, linked to those only.
+ */
+function tracedOurs(
+  ctx: ScenarioContext,
+  everyOrder: BenchTopics,
+  onePercent: BenchTopics,
+  sink: OtlpSink,
+): Client[] {
+  const variants: [string, BenchTopics, Record<string, string>][] = [
+    ['tracing', everyOrder, {}],
+    [
+      'tracing-1%',
+      onePercent,
+      { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' },
+    ],
+  ];
+  return variants.map(([label, topics, sampling]) => ({
+    client: 'ours',
+    mode: `${TRACED_MODE}+${label}`,
+    inProcess: true,
+    run: (_t: BenchTopics, rep: number) =>
+      ours(
+        ctx,
+        topics,
+        TRACED_MODE,
+        rep,
+        { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: sink.url, ...sampling },
+        label.replace('%', 'pct'),
+      ),
+  }));
+}
+
 interface Client {
   readonly client: string;
   readonly mode: string;
@@ -137,7 +209,27 @@ export async function consumeScenario(ctx: ScenarioContext): Promise<BenchRow[]>
   const warmup = ctx.java ? Math.ceil(ctx.options.consumeOrders / 2) : 0;
   const messages = await encodeOrders(ctx.kit.config('producer', topics), ctx.options.consumeOrders + warmup);
   await sendRaw(ctx.kit.kafka, topics.ordersTopic, messages, { chunk: 1000, idempotent: true });
+  // Tracing on, side by side with tracing off: the same orders with trace headers, spans to a local sink.
+  const traced = await tracedTopic(ctx, messages.slice(0, ctx.options.consumeOrders));
+  const tracedOnePercent = await tracedTopic(ctx, messages.slice(0, ctx.options.consumeOrders), 100);
+  const sink = await startOtlpSink();
+  try {
+    return await consumeClients(ctx, topics, warmup, tracedOurs(ctx, traced, tracedOnePercent, sink));
+  } finally {
+    await sink.close();
+    ctx.log(
+      `consume tracing: ${sink.received.exports} OTLP exports, ${(sink.received.bytes / 1024 ** 2).toFixed(1)} MB`,
+    );
+    if (sink.received.exports === 0) ctx.kit.warn('consume ours with tracing: no span reached the OTLP sink');
+  }
+}
 
+async function consumeClients(
+  ctx: ScenarioContext,
+  topics: BenchTopics,
+  warmup: number,
+  traced: readonly Client[],
+): Promise<BenchRow[]> {
   const node = platformaticNode(ctx);
   const clients: Client[] = [
     ...processingModes().map((mode) => ({
@@ -146,6 +238,7 @@ export async function consumeScenario(ctx: ScenarioContext): Promise<BenchRow[]>
       inProcess: true,
       run: (t: BenchTopics, r: number) => ours(ctx, t, mode, r),
     })),
+    ...traced,
     { client: 'raw-kafkajs', mode: 'at-least-once', inProcess: true, run: (t, r) => raw(ctx, t, r) },
     ...(node
       ? [

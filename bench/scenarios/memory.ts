@@ -1,3 +1,4 @@
+import { compiledConsumer, imageConsumerNodeFlags } from '../compiled.js';
 import type { FleetSample } from '../fleet.js';
 import { defaultMode, mb } from '../kit.js';
 import { heapTrend } from '../stats.js';
@@ -23,6 +24,9 @@ export async function memoryScenario(ctx: ScenarioContext): Promise<BenchRow[]> 
     backlog,
     run: 'memory',
     mode,
+    // The memory users get: the compiled consumer with the image's node flags (Dockerfile ENTRYPOINT),
+    // not tsx, whose loader and transpiled sources add their own.
+    entry: { script: compiledConsumer(), nodeArgs: [...imageConsumerNodeFlags(), ...extraNodeArgs()] },
     onSample: (s) => samples.push(s),
   });
   const peakRss = peakRssBytes[0] ?? Math.max(...samples.map((x) => x.rssBytes[0] ?? 0));
@@ -42,10 +46,10 @@ export async function memoryScenario(ctx: ScenarioContext): Promise<BenchRow[]> 
     ...(trend.steady === undefined ? {} : { heapSteady: trend.steady }),
     orders,
     repetitions: 1,
-    note: `${samples.length} samples, ${trend.collections} major GCs`,
+    note: `${samples.length} samples, ${trend.collections} major GCs; RSS ${fmt(mb(samples[0]?.rssBytes[0] ?? 0))} MB once joined, before the backlog`,
   };
   ctx.log(
-    `memory ${mode}: peak RSS ${fmt(row.peakRssMb ?? 0)} MB, live heap ${row.heapStartMb ?? 0} → ${row.heapEndMb ?? 0} MB (${verdict(trend.steady)}, ${trend.collections} major GCs)`,
+    `memory ${mode}: peak RSS ${fmt(row.peakRssMb ?? 0)} MB, live heap ${row.heapStartMb ?? 0} → ${row.heapEndMb ?? 0} MB (${verdict(trend.steady)}, ${trend.collections} major GCs); ${row.note ?? ''}`,
   );
   return [row];
 }
@@ -54,3 +58,7 @@ const verdict = (steady: boolean | undefined): string =>
   steady === undefined ? 'too few major GCs to tell' : steady ? 'steady' : 'GROWING';
 
 const round1 = (n: number): number => Math.round(n * 10) / 10;
+
+/** BENCH_CONSUMER_NODE_ARGS: node flags to try on top of the image's (e.g. another --max-semi-space-size). */
+const extraNodeArgs = (): string[] =>
+  (process.env['BENCH_CONSUMER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { waitUntil } from '../../test/helpers/wait.js';
-import { ConsumerFleet, type FleetSample } from '../fleet.js';
+import { ConsumerFleet, type ConsumerEntry, type FleetSample } from '../fleet.js';
 import { defaultMode, encodeOrders, type BenchTopics } from '../kit.js';
 import { spread } from '../stats.js';
 import type { BenchRow } from '../types.js';
@@ -65,8 +65,8 @@ export interface TimeFleetOptions {
   readonly orders: number;
   readonly backlog: HeldBacklog;
   readonly onSample?: (s: FleetSample) => void;
-  /** Arguments for node itself, e.g. --cpu-prof (not allowed in NODE_OPTIONS). */
-  readonly nodeArgs?: readonly string[];
+  /** How each process starts (default `npm run consumer`); node flags such as --cpu-prof go here. */
+  readonly entry?: ConsumerEntry;
 }
 
 /**
@@ -89,7 +89,7 @@ export async function timeFleet(
   const admin = ctx.kit.kafka.admin();
   await admin.connect();
   const spawnedAt = performance.now();
-  const fleet = await ConsumerFleet.start(ctx.kit, topics, opts.size, env, opts.nodeArgs);
+  const fleet = await ConsumerFleet.start(ctx.kit, topics, opts.size, env, opts.entry);
   let released = false;
   try {
     const balanced = await fleet.waitBalanced(PARTITIONS);

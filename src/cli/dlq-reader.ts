@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { KafkaDlqReader } from '../adapters/kafka/dlq-source.js';
 import { createKafka } from '../adapters/kafka/client.js';
+import { createTracing } from '../adapters/tracing/index.js';
 import { loadConfig } from '../config/load.js';
 import { DLQ_USAGE, parseDlqArgs, UsageError, type DlqCommand } from '../dlq/args.js';
 import { formatSummaryTable, summarizeDeadLetters } from '../dlq/summary.js';
@@ -53,7 +54,16 @@ try {
     if (command.json) print(JSON.stringify(summary));
     else for (const line of formatSummaryTable(summary)) print(line);
   } else {
-    await replayCommand(kafka, config, command, print, logger);
+    // Only a replay sends records, so only a replay traces (a span per order it sends back).
+    const tracing = await createTracing(config, 'dlq-reader', logger);
+    try {
+      await replayCommand(kafka, config, command, print, logger, tracing);
+    } finally {
+      await tracing?.shutdown();
+    }
+    // shutdown() waits at most 2 s for the last spans, but an export still under way (its retries, up
+    // to the exporter's own timeout) would keep the process alive: exit, once stdout is written.
+    if (tracing) process.stdout.write('', () => process.exit(0));
   }
 } catch (error) {
   // Being fenced is how a second replay takes over, not a fault: its message says all there is.

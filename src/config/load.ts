@@ -1,8 +1,10 @@
 import { SETTINGS, type SettingKey, type SettingValues } from './settings.js';
 import { ConfigError } from '../errors.js';
+import { otelProblems } from './otel.js';
 import type { RetryPolicy } from '../domain/retry-policy.js';
 import { timeBudgetProblems } from './time-budget.js';
 import { redriveTopicFor } from '../topics.js';
+import { redactText, registerSecret } from '../redact.js';
 
 export type Role = 'consumer' | 'producer';
 
@@ -11,6 +13,8 @@ export type AppConfig = Readonly<
     httpPort: number;
     dlqRedriveTopic: string;
     role: Role;
+    /** OTEL_* values that could not be used while tracing is off: logged once, at startup. */
+    otelWarnings: readonly string[];
   }
 >;
 
@@ -25,27 +29,48 @@ export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): AppConfig {
   const problems: string[] = [];
+  /** Problems of OTEL_* settings: they stop startup only when tracing is on (otel.ts). */
+  const otelInvalid: string[] = [];
   const values: Partial<Record<SettingKey, unknown>> = {};
 
   for (const [key, setting] of Object.entries(SETTINGS) as [SettingKey, (typeof SETTINGS)[SettingKey]][]) {
     const raw = env[setting.env];
     const input = raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+    // Registered before anything can fail, so even the error below and every later log line hide it.
+    if (setting.secret) registerSecret(input);
     const parsed = setting.schema.safeParse(input);
     if (parsed.success) {
       values[key] = parsed.data;
     } else {
-      const shown = setting.secret ? '<redacted>' : JSON.stringify(raw);
+      // A URL given with user:password@ is refused, and shown without them.
+      const shown = setting.secret ? '<redacted>' : redactText(JSON.stringify(raw));
       const reason = parsed.error.issues.map((i) => i.message).join('; ');
-      problems.push(`${setting.env}=${shown}: ${reason}`);
+      if (setting.env.startsWith('OTEL_')) {
+        otelInvalid.push(`${setting.env}=${shown}: ${reason}`);
+        values[key] = setting.schema.safeParse(undefined).data;
+      } else problems.push(`${setting.env}=${shown}: ${reason}`);
     }
   }
 
   const v = values as SettingValues;
+  const otelEndpointSet = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'].some(
+    (name) => (env[name]?.trim() ?? '') !== '',
+  );
+  const otel = otelProblems(v, otelEndpointSet, otelInvalid);
+  problems.push(...otel.problems);
   if (problems.length === 0) {
     if (v.saslMechanism !== 'none' && (!v.saslUsername || !v.saslPassword)) {
       problems.push(
         `KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: both are required when KAFKA_SASL_MECHANISM=${v.saslMechanism}`,
       );
+    }
+    if (v.saslMechanism !== 'none' && !v.tls && !v.saslAllowPlaintext) {
+      problems.push(
+        `KAFKA_SASL_MECHANISM=${v.saslMechanism} without KAFKA_TLS=true: the credentials would cross the network unencrypted. Set KAFKA_TLS=true, or KAFKA_SASL_ALLOW_PLAINTEXT=true for a development cluster`,
+      );
+    }
+    if (Boolean(v.schemaRegistryCertFile) !== Boolean(v.schemaRegistryKeyFile)) {
+      problems.push('SCHEMA_REGISTRY_CERT_FILE and SCHEMA_REGISTRY_KEY_FILE: set both or neither');
     }
     if (Boolean(v.schemaRegistryUsername) !== Boolean(v.schemaRegistryPassword)) {
       problems.push('SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD: set both or neither');
@@ -74,6 +99,7 @@ export function loadConfig(
     httpPort: v.httpPort ?? DEFAULT_HTTP_PORT[role],
     dlqRedriveTopic: v.dlqRedriveTopic ?? redriveTopicFor(v.dlqTopic),
     role,
+    otelWarnings: otel.warnings,
   });
 }
 

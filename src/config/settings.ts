@@ -37,7 +37,15 @@ const brokerList = z
       .array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'each broker must be host:port'))
       .min(1, 'at least one broker is required'),
   );
-const httpUrl = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''));
+/** An http(s) URL as it is given (no trailing slash removed), without credentials. */
+const httpUrlAsGiven = z
+  .url({ protocol: /^https?$/ })
+  // Credentials in a URL travel into every log line and error that shows the URL: they have their own settings.
+  .refine(
+    (u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u),
+    'must not hold credentials (user:password@): use the matching _USERNAME and _PASSWORD settings',
+  );
+const httpUrl = httpUrlAsGiven.transform((u) => u.replace(/\/+$/, ''));
 
 function setting<T extends z.ZodType>(
   env: string,
@@ -76,6 +84,18 @@ export const SETTINGS = {
   ),
   schemaRegistryUsername: optionalText('SCHEMA_REGISTRY_USERNAME', 'Registry basic-auth user.'),
   schemaRegistryPassword: optionalText('SCHEMA_REGISTRY_PASSWORD', 'Registry basic-auth password.', true),
+  schemaRegistryCaFile: optionalText(
+    'SCHEMA_REGISTRY_CA_FILE',
+    'PEM file of the CA(s) that signed the registry’s HTTPS certificate (system CAs when unset).',
+  ),
+  schemaRegistryCertFile: optionalText(
+    'SCHEMA_REGISTRY_CERT_FILE',
+    'PEM client certificate for a registry that asks for mutual TLS (with SCHEMA_REGISTRY_KEY_FILE).',
+  ),
+  schemaRegistryKeyFile: optionalText(
+    'SCHEMA_REGISTRY_KEY_FILE',
+    'PEM private key of SCHEMA_REGISTRY_CERT_FILE.',
+  ),
   registryTimeoutMs: setting(
     'SCHEMA_REGISTRY_TIMEOUT_MS',
     intIn(100, 60_000).default(5000),
@@ -229,6 +249,13 @@ export const SETTINGS = {
     'Partitions processed in parallel by one consumer; a retrying order pauses only its own partition.',
     CONSUMER,
   ),
+  fetchMaxBytesPerPartition: setting(
+    'FETCH_MAX_BYTES_PER_PARTITION',
+    intIn(16_384, 104_857_600).default(1_048_576),
+    '1048576',
+    "Most bytes one fetch brings of one partition (kafkajs's `maxBytesPerPartition`). The consumer holds the decoded records of a whole fetch, every partition's, until they are done: smaller lowers that part of the peak memory, larger saves fetch round trips.",
+    CONSUMER,
+  ),
   lagPollIntervalMs: setting(
     'LAG_POLL_INTERVAL_MS',
     intIn(500, 600_000).default(10_000),
@@ -278,6 +305,12 @@ export const SETTINGS = {
     'SASL password (required when a mechanism is set).',
     true,
   ),
+  saslAllowPlaintext: setting(
+    'KAFKA_SASL_ALLOW_PLAINTEXT',
+    bool.default(false),
+    'false',
+    'Allow SASL without KAFKA_TLS (the password, or with SCRAM a replayable exchange, crosses the network unencrypted). For a development cluster only; refused otherwise.',
+  ),
   tls: setting('KAFKA_TLS', bool.default(false), 'false', 'Connect to the brokers over TLS.'),
   tlsCaFile: optionalText(
     'KAFKA_TLS_CA_FILE',
@@ -324,6 +357,73 @@ export const SETTINGS = {
     '(unset)',
     'When set, the producer pushes its final metric totals to this Prometheus Pushgateway on exit.',
     PRODUCER,
+  ),
+  // OpenTelemetry's own variables (its SDK environment specification), so any collector setup works as is.
+  // A bad value among them stops startup only when tracing is on; otherwise it is a warning (load.ts).
+  otelSdkDisabled: setting(
+    'OTEL_SDK_DISABLED',
+    bool.default(false),
+    'false',
+    '`true` turns tracing off, whatever else is set.',
+  ),
+  otelTracesExporter: setting(
+    'OTEL_TRACES_EXPORTER',
+    z
+      .string()
+      .transform((list) =>
+        list
+          .split(',')
+          .map((name) => name.trim().toLowerCase())
+          .filter(Boolean),
+      )
+      .optional(),
+    '(unset)',
+    'Where spans go, a comma-separated list (the specification’s form): tracing is on when it names `otlp` (OTLP/HTTP, protobuf), off for `none`; any other exporter is ignored, with a warning. Unset: `otlp` when an OTLP endpoint is set, else tracing is off and costs nothing.',
+  ),
+  otelEndpoint: setting(
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    httpUrl.optional(),
+    '(unset)',
+    'Base URL of an OTLP/HTTP receiver (a collector, Jaeger, Tempo: `http://host:4318`); spans go to `<it>/v1/traces`. Setting it turns tracing on.',
+  ),
+  otelTracesEndpoint: setting(
+    'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    httpUrlAsGiven.optional(),
+    '(unset)',
+    'Full URL spans are posted to, used as it is; wins over OTEL_EXPORTER_OTLP_ENDPOINT. Setting it turns tracing on. With `OTEL_TRACES_EXPORTER=otlp` and neither set: `http://localhost:4318/v1/traces`.',
+  ),
+  otelProtocol: setting(
+    'OTEL_EXPORTER_OTLP_PROTOCOL',
+    z.enum(['http/protobuf']).default('http/protobuf'),
+    'http/protobuf',
+    'OTLP transport; `http/protobuf` is the one supported (every OTLP receiver takes it on port 4318).',
+  ),
+  otelServiceName: setting(
+    'OTEL_SERVICE_NAME',
+    z.string().min(1).optional(),
+    'order-consumer, order-producer, dlq-reader',
+    "The spans' `service.name`; wins over one in OTEL_RESOURCE_ATTRIBUTES.",
+  ),
+  otelSampler: setting(
+    'OTEL_TRACES_SAMPLER',
+    z
+      .enum([
+        'always_on',
+        'always_off',
+        'traceidratio',
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+      ])
+      .default('parentbased_always_on'),
+    'parentbased_always_on',
+    "Which traces are recorded. `parentbased_*` follows the producer's decision, carried in each order's `traceparent`: a record's spans, its dead letter and redrive follow its order, and a run of orders is recorded when one of them is sampled, linked to the sampled ones only; `parentbased_traceidratio` with OTEL_TRACES_SAMPLER_ARG samples new traces (the producer's orders, runs of orders without a trace context). The others decide every span on its own.",
+  ),
+  otelSamplerArg: setting(
+    'OTEL_TRACES_SAMPLER_ARG',
+    ratio.optional(),
+    '1',
+    'The ratio of the `traceidratio` samplers (0 to 1); ignored by the others.',
   ),
 } as const;
 

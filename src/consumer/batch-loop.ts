@@ -1,11 +1,13 @@
 import type { AttemptSoFar, ComeBackLater } from '../ports/processing.js';
 import type { BatchControl, BatchRecord, ConsumedBatch, IncomingRecord } from '../ports/records.js';
+import { MAX_SPAN_LINKS, type Tracing } from '../ports/tracing.js';
 import { BatchHeartbeat, EventLoopYield } from './batch-pacing.js';
-import type { CommitStrategy, WaitAt } from './commit-strategy.js';
+import type { CommitStrategy, UnitEnd, WaitAt } from './commit-strategy.js';
 import type { OrderProcessor } from './order-processor.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
 import { comesBack, nextAttempt } from './outcomes.js';
 import { PartitionRetries } from './partition-retries.js';
+import { rolledBackBy, UnitSpans } from './unit-spans.js';
 
 export interface BatchLoopOptions {
   readonly processor: OrderProcessor;
@@ -14,6 +16,12 @@ export interface BatchLoopOptions {
   readonly commits: CommitStrategy;
   /** How often a batch heartbeats while it works (a third of the session, at most 3 s). */
   readonly heartbeatEveryMs: number;
+  /**
+   * None: tracing is off, and nothing is done for it. On: a span per run of good orders (cut to
+   * MAX_SPAN_LINKS, each order a link) and a span per attempt at any other record, ended once their
+   * unit has closed (UnitSpans), so that they say whether it committed.
+   */
+  readonly tracing?: Tracing | undefined;
 }
 
 /**
@@ -43,7 +51,7 @@ export class BatchLoop {
   }
 
   async #handle(batch: ConsumedBatch, control: BatchControl, shouldAbandon: () => boolean): Promise<void> {
-    const { processor, recorder, commits } = this.#o;
+    const { processor, recorder, commits, tracing } = this.#o;
     const { partition, messages } = batch;
     const head = messages[0];
     if (head === undefined) return;
@@ -77,6 +85,9 @@ export class BatchLoop {
     let soFar = parked && messages[index]?.offset === head.offset ? parked.soFar : undefined;
     // Good orders go in runs, unless each one is to be logged (or a downstream step needs it).
     const inRuns = processor.takesRuns && !recorder.wantsEachOrder;
+    // A run span links each of its orders: runs are cut to what one span links.
+    const runLength = tracing === undefined ? Number.POSITIVE_INFINITY : MAX_SPAN_LINKS;
+    const spans = tracing === undefined ? undefined : new UnitSpans(tracing, batch);
     const loop = new EventLoopYield();
     /** Set while a unit takes again what one that could not commit took: up to the record that comes back. */
     let redo: { until: number; comeBack: ComeBackLater | undefined } | undefined;
@@ -111,9 +122,10 @@ export class BatchLoop {
           }
           const run =
             inRuns && soFar === undefined
-              ? processor.takeRun(messages, index, Math.min(check, limit), clock)
+              ? processor.takeRun(messages, index, Math.min(check, limit, index + runLength), clock)
               : undefined;
           if (run) {
+            spans?.run(index, run.lastIndex, run.startedAt, run.finishedAt);
             unit.tookRun(run, messages);
             index += run.count;
             clock = run.finishedAt;
@@ -121,13 +133,16 @@ export class BatchLoop {
             continue;
           }
           const record = incoming(batch, messages[index] as BatchRecord);
+          const span = spans?.start(record, clock, soFar?.attempt ?? 1);
           const sync = processor.tryHandleWithoutIO(record, clock, soFar);
-          const outcome = sync ?? (await processor.handle(record, unit.context, clock, soFar));
+          const outcome = sync ?? (await processor.handle(record, unit.context, clock, soFar, span));
           soFar = undefined;
           if (comesBack(outcome)) {
+            spans?.cameBack(outcome);
             comeBack = outcome;
             break;
           }
+          spans?.took(outcome);
           unit.took(outcome);
           index += 1;
           clock = outcome.finishedAt;
@@ -137,11 +152,27 @@ export class BatchLoop {
           if (sync === undefined && shouldAbandon()) break;
         }
       } catch (error) {
+        spans?.end(rolledBackBy(error));
         const failed = await unit.fail(error);
         if (typeof failed === 'object') this.#wait(batch, control, first, failed, firstSoFar);
         return;
       }
-      const end = await unit.close(index - first, comeBack);
+      let end: UnitEnd;
+      try {
+        end = await unit.close(index - first, comeBack);
+      } catch (error) {
+        spans?.end(rolledBackBy(error));
+        throw error;
+      }
+      // Committed (or, at-least-once, resolved), or not: then its records are taken again.
+      if (spans)
+        spans.end(
+          end === 'go-on' || end === 'end-batch'
+            ? undefined
+            : end === 'redo'
+              ? (comeBack?.failure ?? rolledBackBy(new Error('its transaction was aborted')))
+              : rolledBackBy(end.error),
+        );
       if (end === 'end-batch') break;
       if (typeof end === 'object') {
         this.#wait(batch, control, first, end, firstSoFar);

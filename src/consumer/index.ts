@@ -7,6 +7,7 @@ import { RunningAverage } from '../domain/running-average.js';
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js';
 import { eachBatchOf } from '../adapters/kafka/batch-payload.js';
 import { createKafka } from '../adapters/kafka/client.js';
+import { waitForBrokerAccess } from '../adapters/kafka/broker-access.js';
 import { assertCodecsAvailable } from '../adapters/kafka/codecs.js';
 import { ConsumerHealth } from '../adapters/kafka/consumer-health.js';
 import { DeadLetterPublisher } from '../adapters/kafka/dead-letter-publisher.js';
@@ -25,6 +26,8 @@ import { assertAvroDecodingBounded } from '../adapters/registry/avro-guard.js';
 import { OrderCodec, subjectFor } from '../adapters/registry/order-codec.js';
 import { registryReachable } from '../adapters/registry/registry-probe.js';
 import { createSchemaRegistry } from '../adapters/registry/schema-registry-client.js';
+import { createTracing } from '../adapters/tracing/index.js';
+import type { Tracing } from '../ports/tracing.js';
 import { processLogger, type Logger } from '../logger.js';
 import { AtLeastOnceCommit } from './at-least-once-commit.js';
 import { BatchLoop } from './batch-loop.js';
@@ -40,6 +43,11 @@ export interface ConsumerOptions {
   /** Replaces the simulated downstream step (tests inject deterministic failures here). */
   readonly downstream?: DownstreamStep;
   readonly bus?: ConsumerEventBus;
+  /**
+   * Tracing to use (tests: an in-memory exporter), owned by the caller. Default: the OTEL_* settings
+   * decide, and the consumer shuts it down when it stops.
+   */
+  readonly tracing?: Tracing;
 }
 
 export interface ConsumerStats {
@@ -117,6 +125,7 @@ export async function startConsumer(
     rebalanceTimeout: Math.max(60_000, config.sessionTimeoutMs),
     heartbeatInterval: heartbeatEveryMs,
     maxWaitTimeInMs: 500,
+    maxBytesPerPartition: config.fetchMaxBytesPerPartition,
   });
   const dlqProducer: Producer = kafka.producer({
     idempotent: true,
@@ -246,7 +255,10 @@ export async function startConsumer(
         recorder,
         logger,
       });
-  const loop = new BatchLoop({ processor, recorder, commits, heartbeatEveryMs });
+  // Decided once: with tracing off there is no tracing object at all, and the batch loop does nothing for it.
+  const ownTracing = options.tracing === undefined;
+  const tracing = options.tracing ?? (await createTracing(config, 'order-consumer', logger));
+  const loop = new BatchLoop({ processor, recorder, commits, heartbeatEveryMs, tracing });
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     const partitions = event.payload.memberAssignment[config.ordersTopic] ?? [];
     loop
@@ -255,6 +267,8 @@ export async function startConsumer(
   });
 
   for (const line of consumerBanner(config)) logger.info(line);
+  // A refused login or an untrusted broker: one clear error, then a capped backoff, before any client connects.
+  await waitForBrokerAccess(kafka, config, { logger });
   if (changelog) await changelog.start();
   else await dlqProducer.connect();
   await consumer.connect();
@@ -298,6 +312,8 @@ export async function startConsumer(
       await dlqProducer
         .disconnect()
         .catch((error: unknown) => logger.warn({ err: error }, 'DLQ producer disconnect failed'));
+      // The last spans are exported (bounded) before the process goes.
+      if (ownTracing) await tracing?.shutdown();
       const { processed, deadLettered } = recorder.counters;
       logger.info(
         { processed, deadLettered, retried },

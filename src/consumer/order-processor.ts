@@ -19,6 +19,7 @@ import type {
   ProcessingContext,
 } from '../ports/processing.js';
 import type { BatchRecord, IncomingRecord } from '../ports/records.js';
+import type { RecordSpan } from '../ports/tracing.js';
 import type { DownstreamStep } from './downstream.js';
 import { MAX_RUN_ORDERS, OrderRun } from './order-run.js';
 import { deadLettered, originMs, processed, waiting } from './outcomes.js';
@@ -164,13 +165,15 @@ export class OrderProcessor {
    * An attempt at `record` with every await it needs (fetching its writer schema, the downstream
    * step, its dead letter), then whatever follows it: the one tryHandleWithoutIO began for it, or a
    * whole one. Never rejects: every path is an outcome. `soFar` continues a record that came back after
-   * `retry-later` or `waiting`.
+   * `retry-later` or `waiting`. `span` (tracing on) is the attempt's span: a dead letter gets a child
+   * span, whose context it carries.
    */
   async handle(
     record: IncomingRecord,
     ctx: ProcessingContext,
     startedAt: number = performance.now(),
     soFar: AttemptSoFar = { attempt: 1, startedAt },
+    span?: RecordSpan,
   ): Promise<Outcome> {
     const begun = this.#begun?.record === record ? this.#begun : undefined;
     this.#begun = undefined;
@@ -188,7 +191,7 @@ export class OrderProcessor {
         await this.#bounded(this.#deps.downstream?.(order));
       }
     } catch (error) {
-      return this.#afterFailure(record, ctx, error, soFar);
+      return this.#afterFailure(record, ctx, error, soFar, span);
     }
     return processed(record, order, soFar);
   }
@@ -232,6 +235,7 @@ export class OrderProcessor {
     ctx: ProcessingContext,
     error: unknown,
     soFar: AttemptSoFar,
+    span: RecordSpan | undefined,
   ): Promise<Outcome> {
     const { policy } = this.#deps;
     const { attempt, startedAt } = soFar;
@@ -240,7 +244,7 @@ export class OrderProcessor {
     if (decision.action === 'wait') return waiting(record, failure, soFar, decision.delayMs);
     if (decision.action === 'dead-letter') {
       try {
-        await this.#deadLetter(record, failure, attempt, ctx.deadLetters);
+        await this.#deadLetter(record, failure, attempt, ctx.deadLetters, span);
       } catch (dlqError) {
         return this.waitFor(record, asWaitFailure(dlqError), soFar);
       }
@@ -264,6 +268,7 @@ export class OrderProcessor {
     failure: ErrorClassification,
     attempts: number,
     sink: DeadLetterSink,
+    span: RecordSpan | undefined,
   ): Promise<void> {
     const headers = buildDeadLetterHeaders({
       source: record,
@@ -272,7 +277,14 @@ export class OrderProcessor {
       failedAt: new Date(this.#now()),
       consumerGroup: this.#deps.groupId,
     });
-    await sink.publish(record, headers);
+    const send = span?.startDeadLetter(headers);
+    try {
+      await sink.publish(record, headers);
+    } catch (error) {
+      send?.end(error);
+      throw error;
+    }
+    send?.end();
   }
 }
 

@@ -1,5 +1,6 @@
 import { decodeDeadLetterHeaders, type DecodedDeadLetterHeaders } from '../domain/dead-letter.js';
 import { nextRedrive, redriveHeaders } from '../domain/redrive.js';
+import { carriedTraceHeaders } from '../domain/trace-headers.js';
 import {
   deadLetterIdentity,
   ledgerKey,
@@ -168,7 +169,8 @@ function toRedrive(
     topic: headers.originalTopic,
     key: record.key,
     value: record.value,
-    headers: redriveHeaders(history),
+    // The dead letter's trace goes on with the order (the sink's span replaces it where tracing is on).
+    headers: { ...carriedTraceHeaders(record.headers), ...redriveHeaders(history) },
     ledgerKey: key,
     ledgerValue: serializeLedgerEntry({
       deadLetter: deadLetterIdentity(headers),

@@ -7,6 +7,7 @@ import {
   type RecordHeaders,
   type RedriveHistory,
 } from './redrive.js';
+import { carriedTraceHeaders, TRACE_HEADERS } from './trace-headers.js';
 
 /**
  * Header names and encodings follow Spring Kafka's DeadLetterPublishingRecoverer
@@ -53,8 +54,8 @@ export interface DeadLetterSource {
   /** Record timestamp in ms since the epoch, as kafkajs gives it (a string). */
   readonly timestamp: string;
   /**
-   * The record's own headers. Of them, only a redriven order's history (redrive.ts) goes on to its
-   * dead letter, so the next replay counts one more.
+   * The record's own headers. Of them, only a redriven order's history (redrive.ts), so the next replay
+   * counts one more, and its trace context (trace-headers.ts) go on to its dead letter.
    */
   readonly headers?: RecordHeaders | undefined;
 }
@@ -100,6 +101,8 @@ export function buildDeadLetterHeaders(ctx: DeadLetterContext): Record<string, B
     [DLQ_HEADERS.errorCode]: Buffer.from(error.code),
     [DLQ_HEADERS.failedAt]: Buffer.from(ctx.failedAt.toISOString()),
     ...(history ? redriveHeaders(history) : {}),
+    // The order's trace goes on with its dead letter (traceparent, tracestate).
+    ...carriedTraceHeaders(source.headers),
   };
 }
 
@@ -182,6 +185,8 @@ export interface DecodedDeadLetterHeaders {
   readonly originalKey?: TruncatedOriginal;
   /** Present when the failed record was itself a redriven dead letter. */
   readonly redrive?: RedriveHistory;
+  /** The order's trace (W3C `traceparent`), to look it up in a tracing backend; present when it has one. */
+  readonly traceparent?: string;
 }
 
 /** The inverse of buildDeadLetterHeaders, for the DLQ reader and the tests. */
@@ -199,6 +204,7 @@ export function decodeDeadLetterHeaders(headers: RecordHeaders): DecodedDeadLett
   const originalValue = original(DLQ_HEADERS.originalValueLength, DLQ_HEADERS.originalValueSha256);
   const originalKey = original(DLQ_HEADERS.originalKeyLength, DLQ_HEADERS.originalKeySha256);
   const redrive = redriveHistoryOf(headers);
+  const traceparent = carriedTraceHeaders(headers)[TRACE_HEADERS.parent]?.toString('latin1');
   return {
     originalTopic: text(DLQ_HEADERS.originalTopic),
     originalPartition: raw(DLQ_HEADERS.originalPartition).readInt32BE(),
@@ -214,5 +220,6 @@ export function decodeDeadLetterHeaders(headers: RecordHeaders): DecodedDeadLett
     ...(originalValue ? { originalValue } : {}),
     ...(originalKey ? { originalKey } : {}),
     ...(redrive ? { redrive } : {}),
+    ...(traceparent === undefined ? {} : { traceparent }),
   };
 }

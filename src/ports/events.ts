@@ -60,6 +60,11 @@ export interface ConsumerEvents {
   'changelog.rejected': [{ partition: number | undefined; reason: string }];
   /** The consumer joined the group and owns these partitions of the orders topic. */
   'partitions.assigned': [{ partitions: number[] }];
+  /**
+   * Exactly-once: every partition of the assignment is owned (its producer fenced the previous owner,
+   * its aggregate is restored), so its records are processed without waiting for that.
+   */
+  'partitions.owned': [{ partitions: number[] }];
   /** A rebalance started (the consumer is re-joining the group). */
   rebalance: [];
   /**

@@ -25,10 +25,24 @@ const LEFT_TO_DEFAULT: Readonly<Record<string, string>> = {
   SCHEMA_REGISTRY_USERNAME:
     'the chart’s registry has no auth; set it through app.extraEnv for another registry',
   SCHEMA_REGISTRY_PASSWORD: 'as SCHEMA_REGISTRY_USERNAME',
+  SCHEMA_REGISTRY_CA_FILE:
+    'the chart’s registry is reached inside the cluster over HTTP; set it through app.extraEnv for an HTTPS registry',
+  SCHEMA_REGISTRY_CERT_FILE: 'as SCHEMA_REGISTRY_CA_FILE, for a registry that asks for mutual TLS',
+  SCHEMA_REGISTRY_KEY_FILE: 'as SCHEMA_REGISTRY_CERT_FILE',
+  KAFKA_SASL_ALLOW_PLAINTEXT: 'false (SASL requires TLS) unless app.allowPlaintextSasl is set',
   PRODUCER_SEED: 'random unless producer.seed is set',
   PUSHGATEWAY_URL: 'off unless producer.pushgatewayUrl is set',
   SCHEMA_REGISTRY_COMPATIBILITY:
     'unset (the subject’s own level is left alone) unless producer.schemaCompatibility is set',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'tracing is off unless app.otlp.endpoint is set',
+  OTEL_TRACES_EXPORTER: 'follows app.otlp.endpoint: otlp when it is set, off otherwise',
+  OTEL_SDK_DISABLED: 'tracing is turned off by leaving app.otlp.endpoint empty',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:
+    'app.otlp.endpoint is the base URL; a full traces URL goes in app.extraEnv',
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf, the one the app supports',
+  OTEL_SERVICE_NAME: 'each process’s own name (order-consumer, order-producer, dlq-reader)',
+  FETCH_MAX_BYTES_PER_PARTITION:
+    'kafkajs’s default (1 MiB); a smaller one for a small memory limit goes in app.extraEnv (docs/performance.md)',
 };
 /** Set only when Kafka auth or TLS is on; the auth test below requires them then. */
 const AUTH_ONLY = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_TLS_CA_FILE'];
@@ -115,14 +129,34 @@ describe('chart environment of the app containers', () => {
     }
   }
 
-  test('when rendered with defaults, then the app points at the Strimzi bootstrap service and the chart’s registry', () => {
+  test('when rendered with defaults, then the app reaches the Strimzi TLS listener as its own SCRAM user, and the chart’s registry', () => {
     const config = loadConfig(
       'consumer',
       envValues(containerOf(renderChart(), 'Deployment', '-consumer', 'consumer')),
     );
-    assert.deepEqual(config.brokers, ['test-kafka-kafka-bootstrap:9092']);
+    assert.deepEqual(config.brokers, ['test-kafka-kafka-bootstrap:9093']);
     assert.equal(config.schemaRegistryUrl, 'http://test-kafka-order-system-schema-registry:8081');
+    assert.equal(config.saslMechanism, 'scram-sha-512');
+    assert.equal(config.saslUsername, 'test-kafka-order-system-consumer');
+    assert.equal(config.tls, true);
+    assert.equal(config.saslAllowPlaintext, false);
+  });
+
+  test('when development.plaintext is set, then the app uses the plain listener without SASL', () => {
+    const config = loadConfig(
+      'consumer',
+      envValues(
+        containerOf(
+          renderChart({ set: { 'development.plaintext': true } }),
+          'Deployment',
+          '-consumer',
+          'consumer',
+        ),
+      ),
+    );
+    assert.deepEqual(config.brokers, ['test-kafka-kafka-bootstrap:9092']);
     assert.equal(config.saslMechanism, 'none');
+    assert.equal(config.tls, false);
   });
 
   test('when auth is on, then the SASL password comes from the KafkaUser secret that Strimzi writes', () => {

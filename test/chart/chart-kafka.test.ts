@@ -72,13 +72,48 @@ function clientAddresses(manifests: readonly Manifest[]) {
 }
 
 describe('chart Kafka listener', () => {
-  test('when rendered with defaults, then the listener is the internal "plain" one on 9092, as before it was configurable', () => {
-    assert.deepEqual(listenerShape(kafkaListener(renderChart())), {
+  test('when rendered with defaults, then the listener is the internal "tls" one on 9093 with SCRAM-SHA-512 and simple ACLs', () => {
+    const manifests = renderChart();
+    assert.deepEqual(listenerShape(kafkaListener(manifests)), {
+      name: 'tls',
+      port: 9093,
+      type: 'internal',
+      tls: true,
+    });
+    const kafka = findObject(manifests, 'Kafka', '-kafka').body.spec as {
+      kafka: { listeners: { authentication?: { type: string } }[]; authorization?: { type: string } };
+    };
+    assert.equal(kafka.kafka.listeners[0]?.authentication?.type, 'scram-sha-512');
+    assert.equal(kafka.kafka.authorization?.type, 'simple');
+    // One principal per process (and the registry's own), and a NetworkPolicy per component.
+    assert.deepEqual(
+      manifests
+        .filter((m) => m.kind === 'KafkaUser')
+        .map((m) => m.name.replace(/^test-kafka-order-system-/, ''))
+        .sort(),
+      ['consumer', 'dlq-reader', 'producer', 'schema-registry'],
+    );
+    assert.equal(manifests.filter((m) => m.kind === 'NetworkPolicy').length, 3);
+  });
+
+  test('when development.plaintext is set, then the listener is the internal "plain" one on 9092, with no authentication', () => {
+    const manifests = renderChart({ set: { 'development.plaintext': true } });
+    assert.deepEqual(listenerShape(kafkaListener(manifests)), {
       name: 'plain',
       port: 9092,
       type: 'internal',
       tls: false,
     });
+    assert.deepEqual(
+      manifests.filter((m) => m.kind === 'KafkaUser' || m.kind === 'NetworkPolicy').map((m) => m.name),
+      [],
+    );
+  });
+
+  test('when SASL would run without TLS, then the render fails unless app.allowPlaintextSasl opts in', () => {
+    assert.throws(() => renderChart({ set: { 'kafka.listener.tls': false } }), /SASL without TLS/);
+    const manifests = renderChart({ set: { 'kafka.listener.tls': false, 'app.allowPlaintextSasl': true } });
+    assert.equal(envOf(manifests, 'Deployment', '-consumer', 'KAFKA_SASL_ALLOW_PLAINTEXT'), 'true');
   });
 
   test('when only tls is on, then the listener is the internal "tls" one on 9093 and every client follows it', () => {
@@ -232,15 +267,18 @@ describe('chart NetworkPolicies and KEDA', () => {
   });
 
   test('when NetworkPolicies are off, then the listener lists no peers (Strimzi leaves it open)', () => {
-    assert.deepEqual(peers({ set: { 'consumer.autoscaling.enabled': true } }), []);
+    assert.deepEqual(
+      peers({ set: { 'consumer.autoscaling.enabled': true, 'networkPolicy.enabled': false } }),
+      [],
+    );
   });
 });
 
 describe('chart NOTES.txt', () => {
   const dlqCommand = (notes: string) => notes.slice(notes.indexOf('Read the dead-letter topic'));
 
-  test('when rendered with defaults, then the DLQ command reads the plain listener on localhost:9092 with Kafka 4 flags', () => {
-    const dlq = dlqCommand(renderNotes({ releaseName: 'orders' }));
+  test('when development.plaintext is set, then the DLQ command reads the plain listener on localhost:9092 with Kafka 4 flags', () => {
+    const dlq = dlqCommand(renderNotes({ releaseName: 'orders', set: { 'development.plaintext': true } }));
     assert.match(dlq, /exec -it orders-kafka-orders-dual-role-0 /);
     assert.match(dlq, /--bootstrap-server localhost:9092 /);
     assert.match(dlq, /--formatter-property print\.headers=true/);
@@ -248,7 +286,7 @@ describe('chart NOTES.txt', () => {
   });
 
   test('when the listener is TLS, then the DLQ command uses its port through the bootstrap Service and a --command-config', () => {
-    const dlq = dlqCommand(renderNotes({ set: { 'kafka.listener.tls': true } }));
+    const dlq = dlqCommand(renderNotes({ set: { 'kafka.listener.tls': true, 'kafka.auth.enabled': false } }));
     assert.match(dlq, /--bootstrap-server test-kafka-kafka-bootstrap:9093 /);
     assert.match(dlq, /security\.protocol=SSL /);
     assert.match(dlq, /ssl\.truststore\.location=\/opt\/kafka\/cluster-ca-certs\/ca\.crt/);

@@ -207,8 +207,8 @@ describe('chart Kafka principals', () => {
     assert.equal(waitTopics(renderChart({ ...AUTH, set: { 'topics.orders.name': 'in' } })), 'in');
   });
 
-  test('when kafka.auth is off, then no KafkaUser exists and no container carries SASL credentials', () => {
-    const manifests = renderChart();
+  test('when kafka.auth is off (development.plaintext), then no KafkaUser exists and no container carries SASL credentials', () => {
+    const manifests = renderChart({ set: { 'development.plaintext': true } });
     assert.deepEqual(
       manifests.filter((m) => m.kind === 'KafkaUser').map((m) => m.name),
       [],

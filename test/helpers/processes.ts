@@ -13,6 +13,8 @@ export interface RunningProcess {
   readonly child: ChildProcess;
   readonly lines: LogLine[];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Everything the process wrote to stderr so far (config errors, crashes before logging starts). */
+  stderr(): string;
 }
 
 /**
@@ -70,7 +72,7 @@ export function startCli(
       resolve({ code, signal });
     });
   });
-  return { child, lines, exited };
+  return { child, lines, exited, stderr: () => stderr };
 }
 
 export async function waitForLine(

@@ -42,6 +42,11 @@ function stackEnv(
     STACK_KAFKA_PORT: String(ports[0]),
     STACK_CONTROLLER_PORT: String(ports[1]),
     STACK_REGISTRY_PORT: String(ports[2]),
+    // The SASL_SSL listener and the registry's HTTPS proxy: ports of their own, never plain port + n,
+    // which another of the free ports may be.
+    ...(ports.length >= 5
+      ? { STACK_KAFKA_SECURE_PORT: String(ports[3]), STACK_REGISTRY_TLS_PORT: String(ports[4]) }
+      : {}),
     STACK_READY_TIMEOUT_MS: '180000',
     ...extra,
   };
@@ -112,7 +117,7 @@ describe('local stack, started in its own state folder', () => {
 
   before(async () => {
     stateDir = newStateDir('main');
-    ports = await freePorts(3);
+    ports = await freePorts(5);
     env = stackEnv(stateDir, ports);
   });
 
@@ -192,7 +197,7 @@ describe('local stack, started in its own state folder', () => {
     const otherState = newStateDir('external');
     try {
       const external = {
-        ...stackEnv(otherState, await freePorts(3)),
+        ...stackEnv(otherState, await freePorts(5)),
         KAFKA_BROKERS: `127.0.0.1:${ports[0]}`,
         SCHEMA_REGISTRY_URL: `http://127.0.0.1:${ports[2]}/apis/ccompat/v7`,
       };
@@ -241,8 +246,12 @@ describe('local stack, bad input', () => {
     const address = blocker.address();
     assert.ok(address !== null && typeof address !== 'string');
     try {
-      const [controller = 0, registry = 0] = await freePorts(2);
-      const result = await runCli(['up'], stackEnv(stateDir, [address.port, controller, registry]), 60_000);
+      const [controller = 0, registry = 0, secure = 0, tls = 0] = await freePorts(4);
+      const result = await runCli(
+        ['up'],
+        stackEnv(stateDir, [address.port, controller, registry, secure, tls]),
+        60_000,
+      );
       assert.equal(result.code, 3, result.output);
       assert.match(
         result.output,
@@ -261,7 +270,7 @@ describe('local stack, bad input', () => {
     try {
       mkdirSync(path.join(stateDir, 'kafka', 'data'), { recursive: true });
       writeFileSync(path.join(stateDir, 'kafka', 'data', 'meta.properties'), '\u0000\u0001 not properties');
-      const result = await runCli(['up'], stackEnv(stateDir, await freePorts(3)), 60_000);
+      const result = await runCli(['up'], stackEnv(stateDir, await freePorts(5)), 60_000);
       assert.equal(result.code, 4, result.output);
       assert.match(result.output, /state folder is corrupt/);
       assert.match(result.output, /stack:down -- --wipe/);
@@ -277,7 +286,7 @@ describe('local stack, bad input', () => {
     mkdirSync(bin);
     symlinkSync(process.execPath, path.join(bin, 'node'));
     try {
-      const env = stackEnv(stateDir, await freePorts(3), {
+      const env = stackEnv(stateDir, await freePorts(5), {
         PATH: bin,
         STACK_JDK_DIRS: path.join(stateDir, 'none'),
       });
@@ -299,7 +308,7 @@ describe('local stack, bad input', () => {
     const stateDir = newStateDir('slow');
     try {
       // No JVM answers within a second: the readiness wait gives up.
-      const env = stackEnv(stateDir, await freePorts(3), { STACK_READY_TIMEOUT_MS: '1000' });
+      const env = stackEnv(stateDir, await freePorts(5), { STACK_READY_TIMEOUT_MS: '1000' });
       const result = await runCli(['up'], env, 120_000);
       assert.equal(result.code, 5, result.output);
       assert.match(result.output, /the (broker|registry) .*\(last probe: /);
@@ -325,7 +334,7 @@ describe('local stack, bad input', () => {
       mkdirSync(runDir, { recursive: true });
       writeFileSync(path.join(runDir, 'broker.pid'), `${gone.pid}\n`);
       writeFileSync(path.join(runDir, 'registry.pid'), `${bystander.pid}\n`);
-      const env = stackEnv(stateDir, await freePorts(3));
+      const env = stackEnv(stateDir, await freePorts(5));
       const result = await runCli(['status'], env, 60_000);
       assert.equal(result.code, 1, result.output);
       assert.match(result.output, /broker \(Kafka [\d.]+\)\s+stopped/);
@@ -348,7 +357,7 @@ describe('local stack, bad input', () => {
   it('when up is interrupted with SIGINT while the JVMs start, then it exits 130 and leaves no process behind', async () => {
     const stateDir = newStateDir('sigint');
     try {
-      const env = stackEnv(stateDir, await freePorts(3));
+      const env = stackEnv(stateDir, await freePorts(5));
       const started = Date.now();
       const child = startCli(['up'], env);
       const done = finish(child, started, 120_000);
@@ -357,7 +366,8 @@ describe('local stack, bad input', () => {
         () => existsSync(path.join(stateDir, 'run', 'registry.pid')),
         120_000,
       );
-      await waitUntil('both JVMs', () => stackJvms(stateDir).length === 2, 30_000);
+      // Both JVMs and the registry's HTTPS proxy (a Node process with the same marker).
+      await waitUntil('both JVMs and the proxy', () => stackJvms(stateDir).length === 3, 60_000);
       child.kill('SIGINT');
       const result = await done;
       assert.equal(result.code, 130, result.output);

@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitUntil } from '../helpers/wait.js';
 import { deadLetterOrigins, duplicates } from './dead-letters.js';
 import {
   CONSUMER,
+  FULLNAME,
   HELM3,
   HELM4,
   helm,
   isReady,
   jsonLogs,
   KUBECONFIG,
+  KUBECTL,
   kubectl,
   apply,
   kubectlJson,
@@ -29,6 +31,7 @@ import {
 } from './kube.js';
 import { parseCents } from '../../src/domain/money.js';
 import { Ledger, producerRun, startProducer, waitForExactStats } from './ledger.js';
+import { parseManifests } from '../../tools/validate-manifests.js';
 
 const CLUSTER = path.join(ROOT, 'k8s/local/cluster.sh');
 const CHART = path.join(ROOT, 'charts/kafka-order-system');
@@ -433,6 +436,179 @@ describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
       await sh(HELM3, ['--kubeconfig', KUBECONFIG, 'uninstall', 't', '-n', ns, '--wait']);
       await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=120s'], 130_000);
     }
+  });
+
+  it('when the chart is rendered with its default values, then it is TLS and SCRAM with one least-privilege KafkaUser per process and NetworkPolicies, and the API server accepts every object', async () => {
+    assert.equal(await shLive('bash', [path.join(ROOT, 'k8s/local/crds.sh')]), 0, 'the CRDs are established');
+    const ns = 'secured-defaults';
+    // Rendered for this very server: its version and every API group it serves (Strimzi, Prometheus Operator, KEDA).
+    const server = await kubectlJson<{ serverVersion: { gitVersion: string } }>(['version']);
+    const apis = (await kubectl(['api-versions'])).split('\n').filter(Boolean);
+    const render = await sh(HELM3, [
+      'template',
+      RELEASE,
+      CHART,
+      '--namespace',
+      ns,
+      '--kube-version',
+      server.serverVersion.gitVersion,
+      ...apis.flatMap((api) => ['--api-versions', api]),
+    ]);
+    const objects = parseManifests(render.stdout);
+    const ofKind = (kind: string) => objects.filter((o) => o.kind === kind);
+
+    // The listener: TLS, SCRAM-SHA-512, simple ACL authorization, only listed peers.
+    const [kafka] = ofKind('Kafka');
+    assert.ok(kafka, 'a Kafka resource');
+    const kafkaSpec = kafka.body.spec as {
+      kafka: {
+        listeners: { tls: boolean; authentication?: { type: string }; networkPolicyPeers?: unknown[] }[];
+        authorization?: { type: string };
+      };
+    };
+    assert.equal(kafkaSpec.kafka.listeners.length, 1, 'one client listener');
+    const [listener] = kafkaSpec.kafka.listeners;
+    assert.equal(listener?.tls, true, 'the listener is TLS');
+    assert.equal(listener.authentication?.type, 'scram-sha-512');
+    assert.ok((listener.networkPolicyPeers ?? []).length > 0, 'the listener admits listed peers only');
+    assert.equal(kafkaSpec.kafka.authorization?.type, 'simple');
+
+    // One SCRAM KafkaUser per process and one for the registry, each with ACLs on named resources only.
+    interface Acl {
+      resource: { type: string; name?: string; patternType?: string };
+      operations: string[];
+    }
+    const users = new Map(
+      ofKind('KafkaUser').map((u) => [
+        u.name,
+        u.body.spec as { authentication: { type: string }; authorization: { type: string; acls: Acl[] } },
+      ]),
+    );
+    const roles = ['producer', 'consumer', 'dlq-reader', 'schema-registry'];
+    assert.deepEqual([...users.keys()].sort(), roles.map((r) => `${FULLNAME}-${r}`).sort());
+    for (const [name, spec] of users) {
+      assert.equal(spec.authentication.type, 'scram-sha-512', `${name}: SCRAM-SHA-512`);
+      assert.equal(spec.authorization.type, 'simple', `${name}: ACLs`);
+      assert.ok(spec.authorization.acls.length > 0, `${name}: has ACLs`);
+      for (const acl of spec.authorization.acls) {
+        assert.notEqual(acl.resource.name, '*', `${name}: no wildcard resource`);
+        if (acl.resource.type === 'cluster')
+          assert.ok(
+            !acl.operations.includes('All') && !acl.operations.includes('Alter'),
+            `${name}: no cluster admin`,
+          );
+      }
+    }
+    assert.deepEqual(
+      users.get(`${FULLNAME}-producer`)?.authorization.acls,
+      [
+        {
+          resource: { type: 'topic', name: 'orders', patternType: 'literal' },
+          operations: ['Describe', 'Write'],
+        },
+        { resource: { type: 'cluster' }, operations: ['IdempotentWrite'] },
+      ],
+      'the producer may only write and describe orders',
+    );
+    // Every workload logs in as its own user, with Strimzi's Secret of that user, and trusts the cluster CA.
+    const ownUser: Record<string, string> = {
+      consumer: 'consumer',
+      producer: 'producer',
+      'helm-test': 'producer',
+      'schema-registry': 'schema-registry',
+    };
+    const workloads = objects.filter((o) => ['Deployment', 'Job', 'Pod'].includes(o.kind));
+    assert.equal(workloads.length, 4, 'the consumer, the registry, the producer Job and the helm test');
+    for (const w of workloads) {
+      const text = JSON.stringify(w.body);
+      const component =
+        (w.body.metadata as { labels: Record<string, string> }).labels['app.kubernetes.io/component'] ?? '';
+      const secrets = new Set([...text.matchAll(/"secretKeyRef":\{"name":"([^"]+)"/g)].map((m) => m[1]));
+      assert.deepEqual(
+        [...secrets],
+        [`${FULLNAME}-${ownUser[component] ?? '?'}`],
+        `${w.kind}/${w.name}: its own user`,
+      );
+      assert.match(
+        text,
+        /"secretName":"orders-kafka-cluster-ca-cert"/,
+        `${w.kind}/${w.name}: the cluster CA`,
+      );
+    }
+    assert.deepEqual(
+      ofKind('NetworkPolicy')
+        .map((n) => n.name)
+        .sort(),
+      ['consumer', 'producer', 'schema-registry'].map((c) => `${FULLNAME}-${c}`),
+    );
+
+    await kubectl(['create', 'namespace', ns]);
+    await kubectl([
+      'label',
+      'namespace',
+      ns,
+      'pod-security.kubernetes.io/enforce=restricted',
+      'pod-security.kubernetes.io/warn=restricted',
+    ]);
+    const file = path.join(ROOT, '.k8s/secured-defaults.yaml');
+    writeFileSync(file, render.stdout);
+    // Server-side: every object (the helm test pod too) through the API server's validation, the CRDs'
+    // schemas and admission (Pod Security restricted), without storing it.
+    const dryRun = await sh(KUBECTL, [
+      '--kubeconfig',
+      KUBECONFIG,
+      '-n',
+      ns,
+      'apply',
+      '--server-side',
+      '--dry-run=server',
+      '--field-manager=secured-defaults',
+      '-f',
+      file,
+    ]);
+    assert.doesNotMatch(dryRun.stderr, /warning/i, 'no warning from the server');
+    const accepted = dryRun.stdout
+      .split('\n')
+      .filter((l) => / serverside-applied \(server dry run\)$/.test(l));
+    assert.equal(accepted.length, objects.length, `every object accepted:\n${dryRun.stdout}`);
+    // The check is live: a KafkaUser with a mechanism Strimzi does not know is refused.
+    await assert.rejects(
+      apply(
+        {
+          ...ofKind('KafkaUser')[0]?.body,
+          spec: { authentication: { type: 'scram-sha-1' } },
+        },
+        ns,
+      ),
+      /scram-sha-1/,
+    );
+
+    // Installed for real: the API server stores it and the controllers create the pods, which then wait for
+    // the cluster CA and the users' Secrets that only Strimzi's operators would write.
+    await helm(HELM3, ['install', RELEASE, CHART, '--namespace', ns]);
+    assert.equal((await kubectl(['-n', ns, 'get', 'kafkausers', '-o', 'name'])).trim().split('\n').length, 4);
+    await waitUntil(
+      'a pod to wait for the cluster CA Secret that Strimzi would write',
+      async () =>
+        (
+          await kubectl(['-n', ns, 'get', 'events', '--field-selector', 'reason=FailedMount', '-o', 'json'])
+        ).includes('secret \\"orders-kafka-cluster-ca-cert\\" not found'),
+      120_000,
+      1000,
+    );
+    const refused = await kubectl([
+      '-n',
+      ns,
+      'get',
+      'events',
+      '--field-selector',
+      'reason=FailedCreate',
+      '-o',
+      'name',
+    ]);
+    assert.equal(refused.trim(), '', 'no pod was refused');
+    await helm(HELM3, ['uninstall', RELEASE, '--namespace', ns, '--wait', '--timeout', '2m']);
+    await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=120s'], 130_000);
   });
 
   it(

@@ -19,6 +19,7 @@ import type {
 } from '../../src/ports/exactly-once.js';
 import type { DeadLetterSink, OrderDecoder } from '../../src/ports/processing.js';
 import type { BatchControl, BatchRecord, ConsumedBatch } from '../../src/ports/records.js';
+import type { Tracing } from '../../src/ports/tracing.js';
 
 const quiet = pino({ level: 'silent' });
 
@@ -90,7 +91,10 @@ function controlOf() {
   return { control, calls };
 }
 
-function setup(commits: (recorder: OutcomeRecorder, processor: OrderProcessor) => CommitStrategy) {
+function setup(
+  commits: (recorder: OutcomeRecorder, processor: OrderProcessor) => CommitStrategy,
+  tracing?: Tracing,
+) {
   const bus = new ConsumerEventBus();
   const events = {
     lag: [] as number[],
@@ -122,6 +126,7 @@ function setup(commits: (recorder: OutcomeRecorder, processor: OrderProcessor) =
     recorder,
     commits: commits(recorder, processor),
     heartbeatEveryMs: 60_000,
+    tracing,
   });
   return { loop, events };
 }
@@ -297,5 +302,113 @@ describe('the batch loop', () => {
       assert.deepEqual(events.pending, [10_000, 10_000], 'nothing committed: the first record still waits');
       await loop.close();
     });
+  });
+});
+
+/**
+ * A Tracing that records what the batch loop does with spans: each attempt's span, how often it ended,
+ * with what outcome and whether its unit was rolled back; each run's span the same way.
+ */
+function recordingTracing() {
+  interface AttemptSpan {
+    readonly offset: string;
+    readonly attempt: number;
+    ends: number;
+    outcome?: string | undefined;
+    rolledBack?: string | undefined;
+    deadLetterEnds: number;
+  }
+  const attempts: AttemptSpan[] = [];
+  const runs: { first: string; last: string; rolledBack: string | undefined }[] = [];
+  const unused = () => {
+    throw new Error('not the consumer’s');
+  };
+  const tracing: Tracing = {
+    createOrder: unused,
+    startSend: unused,
+    startRedrive: unused,
+    shutdown: () => Promise.resolve(),
+    processedRun: (_batch, records, from, to, _startedAt, _finishedAt, rolledBack) => {
+      runs.push({
+        first: records[from]?.offset ?? '?',
+        last: records[to]?.offset ?? '?',
+        rolledBack: rolledBack?.code,
+      });
+    },
+    startProcess: (record, _startedAt, attempt) => {
+      const span: AttemptSpan = { offset: record.offset, attempt, ends: 0, deadLetterEnds: 0 };
+      attempts.push(span);
+      return {
+        startDeadLetter: () => ({
+          inject: () => undefined,
+          end: () => {
+            span.deadLetterEnds += 1;
+          },
+        }),
+        end: (outcome, rolledBack) => {
+          span.ends += 1;
+          span.outcome = outcome?.kind;
+          span.rolledBack = rolledBack?.code;
+        },
+      };
+    },
+  };
+  return { tracing, attempts, runs };
+}
+
+describe('the batch loop, tracing on', () => {
+  it('when records are processed, dead-lettered and retried at-least-once, then each attempt’s span ends exactly once, with its outcome', async () => {
+    const { tracing, attempts, runs } = recordingTracing();
+    const { loop } = setup(
+      (recorder) =>
+        new AtLeastOnceCommit({ deadLetters: { publish: () => Promise.resolve() }, recorder, logger: quiet }),
+      tracing,
+    );
+    const { control } = controlOf();
+    await loop.handle(batchOf([good(1), good(2), invalid, boom, good(3)]), control);
+    assert.deepEqual(runs, [{ first: '10', last: '11', rolledBack: undefined }]);
+    assert.deepEqual(
+      attempts.map((a) => [a.offset, a.attempt, a.ends, a.outcome, a.rolledBack, a.deadLetterEnds]),
+      [
+        ['12', 1, 1, 'dead-lettered', undefined, 1],
+        ['13', 1, 1, 'retry-later', undefined, 0],
+      ],
+    );
+    await loop.close();
+  });
+
+  it('when records before a refused dead letter are redone, then their first spans end rolled back and the redo’s end committed, each once', async () => {
+    const { tracing, attempts, runs } = recordingTracing();
+    const { strategy } = transactional(true);
+    const { loop } = setup(strategy, tracing);
+    const { control } = controlOf();
+    // A run of 10 to 12, then 13's dead letter is refused: the unit is aborted and 10 to 12 redone.
+    await loop.handle(batchOf([good(1), good(2), good(3), invalid, good(5)]), control);
+    assert.deepEqual(runs, [
+      { first: '10', last: '12', rolledBack: 'KOS_DLQ_UNWRITABLE' },
+      { first: '10', last: '12', rolledBack: undefined },
+    ]);
+    assert.deepEqual(
+      attempts.map((a) => [a.offset, a.ends, a.outcome, a.rolledBack, a.deadLetterEnds]),
+      [['13', 1, 'waiting', undefined, 1]],
+    );
+    await loop.close();
+  });
+
+  it('when a transaction’s commit fails, then every span of it ends once, rolled back by the broker, dead letters included', async () => {
+    const { tracing, attempts, runs } = recordingTracing();
+    const { strategy } = transactional(false, true);
+    const { loop } = setup(strategy, tracing);
+    const { control } = controlOf();
+    await loop.handle(batchOf([good(1), invalid, good(2)]), control);
+    assert.deepEqual(runs, [
+      { first: '10', last: '10', rolledBack: 'KOS_BROKER_UNAVAILABLE' },
+      { first: '12', last: '12', rolledBack: 'KOS_BROKER_UNAVAILABLE' },
+    ]);
+    assert.deepEqual(
+      attempts.map((a) => [a.offset, a.ends, a.outcome, a.rolledBack, a.deadLetterEnds]),
+      [['11', 1, 'dead-lettered', 'KOS_BROKER_UNAVAILABLE', 1]],
+    );
+    await loop.close();
   });
 });

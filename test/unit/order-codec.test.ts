@@ -138,6 +138,28 @@ describe('order codec', () => {
       createdAtMs: 1_700_000_000_000,
     };
 
+    it('when an order is encoded, then it is the framed Avro of our schema, short or long, and reads back the same', async () => {
+      const codec = codecWith({ 1: ours });
+      const id = await codec.register('orders');
+      for (const product of ['Laptop', 'x'.repeat(300)]) {
+        for (const priceCents of [1n, 85932n, 999_999_999_999n, 2n ** 47n, 2n ** 63n - 1n]) {
+          const value = codec.encode({
+            orderId: '1001',
+            product,
+            priceCents,
+            createdAtMs: 1_700_000_000_000,
+          });
+          const record = { orderId: '1001', product, price: priceCents, createdAt: 1_700_000_000_000 };
+          assert.deepEqual(
+            value,
+            frame(id, orderType.toBuffer(record)),
+            `${product.length} chars, ${priceCents}`,
+          );
+          assert.equal((await codec.decode(value)).priceCents, priceCents);
+        }
+      }
+    });
+
     it('when the writer used our schema, then the order is read, at first and from the cache', async () => {
       const codec = codecWith({ 1: ours });
       const value = frame(1, orderType.toBuffer(order));

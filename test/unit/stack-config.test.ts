@@ -18,6 +18,7 @@ import { externalParts } from '../../tools/stack/ensure.js';
 import { StackError } from '../../tools/stack/errors.js';
 import { createContext } from '../../tools/stack/lifecycle.js';
 import { registryJvmArgs, registryUrl } from '../../tools/stack/registry.js';
+import { aclEntries, consumerGrants, producerGrants } from '../../tools/stack/acls.js';
 
 const REPO = '/repo';
 
@@ -290,5 +291,75 @@ describe('download cache', () => {
       rmSync(path.join(paths.kafkaLibsDir, 'kafka-clients-4.3.1.jar'));
       assert.equal(isCacheComplete(paths, versions), false);
     });
+  });
+});
+
+describe('the secured listener', () => {
+  it('when rendered with a secure port, then SASL_SSL (SCRAM-SHA-512, PEM keystore) sits beside PLAINTEXT', () => {
+    const props = parseProperties(
+      renderServerProperties({
+        host: '127.0.0.1',
+        kafkaPort: 19092,
+        controllerPort: 19093,
+        dataDir: '/s/kafka/data',
+        secure: { port: 19094, keystore: '/s/secure/broker-keystore.pem' },
+      }),
+    );
+    assert.equal(
+      props.get('listeners'),
+      'PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093,SASL_SSL://127.0.0.1:19094',
+    );
+    assert.equal(props.get('advertised.listeners'), 'PLAINTEXT://127.0.0.1:19092,SASL_SSL://127.0.0.1:19094');
+    assert.equal(
+      props.get('listener.security.protocol.map'),
+      'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL',
+    );
+    assert.equal(props.get('sasl.enabled.mechanisms'), 'SCRAM-SHA-512');
+    assert.equal(props.get('listener.name.sasl_ssl.ssl.keystore.type'), 'PEM');
+    assert.equal(props.get('listener.name.sasl_ssl.ssl.keystore.location'), '/s/secure/broker-keystore.pem');
+    assert.equal(props.get('inter.broker.listener.name'), 'PLAINTEXT');
+  });
+
+  it('when only the plain ports move, then the secured ports move with them; explicit ones win; all must differ', () => {
+    const moved = resolveStackConfig({ STACK_KAFKA_PORT: '19092', STACK_REGISTRY_PORT: '18081' }, REPO);
+    assert.deepEqual([moved.kafkaSecurePort, moved.registryTlsPort], [19094, 18082]);
+    const defaults = resolveStackConfig({}, REPO);
+    assert.deepEqual([defaults.kafkaSecurePort, defaults.registryTlsPort], [9094, 8082]);
+    const explicit = resolveStackConfig(
+      { STACK_KAFKA_SECURE_PORT: '29094', STACK_REGISTRY_TLS_PORT: '28443' },
+      REPO,
+    );
+    assert.deepEqual([explicit.kafkaSecurePort, explicit.registryTlsPort], [29094, 28443]);
+    assert.throws(() => resolveStackConfig({ STACK_KAFKA_SECURE_PORT: '8081' }, REPO), /must differ/);
+  });
+});
+
+describe('least-privilege ACLs', () => {
+  it('when the producer is granted, then it may write and describe its topic and nothing else', () => {
+    assert.deepEqual(producerGrants({ ordersTopic: 'orders' }), [
+      { resource: 'TOPIC', name: 'orders', operations: ['WRITE', 'DESCRIBE'] },
+    ]);
+  });
+
+  it('when the consumer is granted, then it gets no write on orders, no cluster operation and no wildcard', () => {
+    const grants = consumerGrants({
+      ordersTopic: 'orders',
+      dlqTopic: 'orders-dlq',
+      statsTopic: 'order-stats',
+      groupId: 'g',
+    });
+    assert.ok(
+      !grants.some((g) => g.resource === 'CLUSTER' || g.name === '*' || g.operations.includes('ALL')),
+    );
+    assert.deepEqual(grants.find((g) => g.name === 'orders')?.operations, ['READ', 'DESCRIBE']);
+    assert.ok(
+      grants.filter((g) => g.prefixed).every((g) => g.name === 'g-stats-reader-' || g.name === 'g-orders-'),
+    );
+    const entries = aclEntries('User:kos-consumer', grants);
+    assert.equal(
+      entries.length,
+      grants.reduce((n, g) => n + g.operations.length, 0),
+    );
+    assert.ok(entries.every((e) => e.principal === 'User:kos-consumer' && e.host === '*'));
   });
 });

@@ -15,6 +15,13 @@ import type { StackConfig, StackPaths } from './config.js';
 import { StackError, StackInterrupted } from './errors.js';
 import { cdsArgs, type JavaInstall } from './java.js';
 import { markerArgs } from './processes.js';
+import {
+  ensureCredentials,
+  markScramWritten,
+  SCRAM_MECHANISM,
+  secureListenerProperties,
+  securePaths,
+} from './secure.js';
 
 export const NODE_ID = 1;
 
@@ -42,6 +49,8 @@ export interface BrokerSettings {
   readonly kafkaPort: number;
   readonly controllerPort: number;
   readonly dataDir: string;
+  /** The SASL_SSL (SCRAM-SHA-512) listener beside PLAINTEXT; absent only in unit tests of the rest. */
+  readonly secure?: { readonly port: number; readonly keystore: string };
 }
 
 /**
@@ -49,14 +58,16 @@ export interface BrokerSettings {
  * or consumer groups and transactions never become available (their internal topics default to 3).
  */
 export function renderServerProperties(s: BrokerSettings): string {
+  const secured = s.secure ? `,SASL_SSL://${s.host}:${s.secure.port}` : '';
   return renderProperties({
     'process.roles': 'broker,controller',
     'node.id': NODE_ID,
     'controller.quorum.voters': `${NODE_ID}@${s.host}:${s.controllerPort}`,
-    listeners: `PLAINTEXT://${s.host}:${s.kafkaPort},CONTROLLER://${s.host}:${s.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${s.host}:${s.kafkaPort}`,
+    listeners: `PLAINTEXT://${s.host}:${s.kafkaPort},CONTROLLER://${s.host}:${s.controllerPort}${secured}`,
+    'advertised.listeners': `PLAINTEXT://${s.host}:${s.kafkaPort}${secured}`,
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${s.secure ? ',SASL_SSL:SASL_SSL' : ''}`,
+    ...(s.secure ? secureListenerProperties(s.secure.keystore) : {}),
     'inter.broker.listener.name': 'PLAINTEXT',
     'log.dirs': s.dataDir,
     'num.partitions': 1,
@@ -71,8 +82,10 @@ export function renderServerProperties(s: BrokerSettings): string {
     'auto.create.topics.enable': false,
     // One member per group in tests and the demo: waiting 3 s for more members only slows every join.
     'group.initial.rebalance.delay.ms': 0,
-    // ACLs are enforced, and everything without one is allowed: the stack stays open for local work,
-    // and a test can deny one operation on one topic (as a missing ACL would) with kafka-acls.
+    // ACLs are enforced. The PLAINTEXT listener's principal (User:ANONYMOUS) gets a wildcard ALLOW
+    // (tools/stack/acls.ts), so local work stays open and a test can still DENY it one operation, while the
+    // SCRAM users of the SASL_SSL listener get only their own ACLs. This fallback covers the moment before
+    // those ACLs exist.
     'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
     'allow.everyone.if.no.acl.found': true,
   });
@@ -148,8 +161,14 @@ export function inspectStorage(paths: Pick<StackPaths, 'stateDir' | 'kafkaDataDi
   return { formatted: true };
 }
 
-function settings(config: StackConfig, dataDir: string): BrokerSettings {
-  return { host: config.host, kafkaPort: config.kafkaPort, controllerPort: config.controllerPort, dataDir };
+function settings(config: StackConfig, paths: StackPaths, dataDir: string): BrokerSettings {
+  return {
+    host: config.host,
+    kafkaPort: config.kafkaPort,
+    controllerPort: config.controllerPort,
+    dataDir,
+    secure: { port: config.kafkaSecurePort, keystore: securePaths(paths).brokerKeystore },
+  };
 }
 
 /** Formats the KRaft storage in a staging folder renamed into place when complete, so a Ctrl-C leaves nothing half-done. */
@@ -160,11 +179,15 @@ export async function formatStorage(
   signal?: AbortSignal,
 ): Promise<void> {
   const staging = `${paths.kafkaDataDir}.formatting`;
+  // The SCRAM users go into the first metadata records, which saves a kafka-configs JVM per user later.
+  const secure = securePaths(paths);
+  const credentials = ensureCredentials(secure);
+  const users = Object.values(credentials.users);
   const formatProps = path.join(paths.kafkaDir, 'format.properties');
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(paths.kafkaDir, { recursive: true });
   mkdirSync(paths.logsDir, { recursive: true });
-  writeFileSync(formatProps, renderServerProperties(settings(config, staging)));
+  writeFileSync(formatProps, renderServerProperties(settings(config, paths, staging)));
   const args = [
     '-cp',
     `${paths.kafkaLibsDir}/*`,
@@ -174,8 +197,12 @@ export async function formatStorage(
     newClusterId(),
     '-c',
     formatProps,
+    ...users.flatMap((u) => [
+      '--add-scram',
+      `${SCRAM_MECHANISM}=[name=${u.username},password=${u.password}]`,
+    ]),
   ];
-  const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
+  const { code, output: raw } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
     let output = '';
     const child = spawn(java.java, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -185,6 +212,7 @@ export async function formatStorage(
     });
     child.once('exit', (exitCode) => resolve({ code: exitCode ?? 1, output }));
   });
+  const output = users.reduce((text, u) => text.split(u.password).join('<redacted>'), raw);
   writeFileSync(paths.consoleFile('broker'), output, { flag: 'a' });
   if (code !== 0) {
     rmSync(staging, { recursive: true, force: true });
@@ -192,6 +220,7 @@ export async function formatStorage(
   }
   renameSync(staging, paths.kafkaDataDir);
   rmSync(formatProps, { force: true });
+  markScramWritten(secure, credentials);
 }
 
 /** Writes the broker's config files and returns its JVM arguments. */
@@ -199,7 +228,7 @@ export function brokerJvmArgs(config: StackConfig, paths: StackPaths, java: Java
   const serverProperties = path.join(paths.kafkaDir, 'server.properties');
   const log4jProperties = path.join(paths.kafkaDir, 'log4j2.properties');
   mkdirSync(paths.kafkaDir, { recursive: true });
-  writeFileSync(serverProperties, renderServerProperties(settings(config, paths.kafkaDataDir)));
+  writeFileSync(serverProperties, renderServerProperties(settings(config, paths, paths.kafkaDataDir)));
   writeFileSync(log4jProperties, renderLog4j2Properties(paths.logFile('broker')));
   return [
     '-Xmx512m',

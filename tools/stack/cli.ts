@@ -7,9 +7,10 @@ import { STACK_ENV } from './config.js';
 import { ensure } from './ensure.js';
 import { StackError } from './errors.js';
 import { createContext, down, status, up, type StackContext } from './lifecycle.js';
+import { secureEnvText } from './secure-setup.js';
 
 const COMMANDS = {
-  up: 'start broker and registry (no-op when running), wait until ready, create the topics',
+  up: 'start broker, registry and its HTTPS proxy (no-op when running), wait until ready, create the topics; --secure prints the SASL_SSL/HTTPS client settings',
   down: 'stop both (SIGTERM, then SIGKILL); --wipe also deletes the state folder',
   status: 'show what runs, where, and whether it answers; exit 0 only when both are ready',
   ensure:
@@ -18,7 +19,7 @@ const COMMANDS = {
 type Command = keyof typeof COMMANDS;
 
 const USAGE = [
-  'usage: node --import tsx tools/stack/cli.ts <command> [--wipe]',
+  'usage: node --import tsx tools/stack/cli.ts <command> [--wipe] [--secure]',
   '',
   ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(8)}${d}`),
   '',
@@ -38,6 +39,7 @@ async function printStatus(ctx: StackContext): Promise<boolean> {
   const rows = [
     [`broker (Kafka ${ctx.versions.kafka})`, s.broker] as const,
     [`registry (Apicurio ${ctx.versions.apicurio})`, s.registry] as const,
+    ['registry HTTPS + basic auth', s['registry-proxy']] as const,
   ].map(([name, c]) => [
     name,
     c.detail,
@@ -51,7 +53,13 @@ async function printStatus(ctx: StackContext): Promise<boolean> {
   return s.up;
 }
 
-async function run(command: Command, ctx: StackContext, wipe: boolean, signal: AbortSignal): Promise<number> {
+async function run(
+  command: Command,
+  ctx: StackContext,
+  wipe: boolean,
+  signal: AbortSignal,
+  secure: boolean,
+): Promise<number> {
   switch (command) {
     case 'up': {
       const result = await up(ctx, signal);
@@ -62,21 +70,29 @@ async function run(command: Command, ctx: StackContext, wipe: boolean, signal: A
           : `started ${result.started.join(' and ')} in ${result.seconds.toFixed(1)} s${result.downloaded ? ' (including downloads)' : ''}`,
       );
       await printStatus(ctx);
+      // The secured listener is part of every stack; --secure only prints how to use it.
+      if (secure) console.log(`\n${secureEnvText(ctx.config, ctx.paths)}`);
       return 0;
     }
     case 'down': {
       const result = await down(ctx, wipe);
-      console.log(`broker: ${result.broker}; registry: ${result.registry}`);
+      console.log(
+        `broker: ${result.broker}; registry: ${result.registry}; registry proxy: ${result['registry-proxy']}`,
+      );
       if (wipe) console.log(`deleted ${ctx.paths.stateDir}`);
       return 0;
     }
-    case 'status':
-      return (await printStatus(ctx)) ? 0 : 1;
+    case 'status': {
+      const ok = await printStatus(ctx);
+      if (secure) console.log(`\n${secureEnvText(ctx.config, ctx.paths)}`);
+      return ok ? 0 : 1;
+    }
     case 'ensure': {
       const { external, foreign } = await ensure(ctx, signal);
       if (external.length > 0) console.log(`using the external ${external.join(' and ')}`);
       if (foreign.length > 0) console.log(`using the ${foreign.join(' and ')} already answering locally`);
       if (external.length + foreign.length < 2) console.log('local stack is up');
+      if (secure) console.log(`\n${secureEnvText(ctx.config, ctx.paths)}`);
       return 0;
     }
   }
@@ -84,7 +100,7 @@ async function run(command: Command, ctx: StackContext, wipe: boolean, signal: A
 
 const args = process.argv.slice(2);
 const command = args.find((a) => !a.startsWith('-'));
-const unknown = args.filter((a) => a !== command && a !== '--wipe');
+const unknown = args.filter((a) => a !== command && a !== '--wipe' && a !== '--secure');
 if (args.includes('--help') || args.includes('-h')) {
   console.log(USAGE);
 } else if (command === undefined || !(command in COMMANDS) || unknown.length > 0) {
@@ -108,6 +124,7 @@ if (args.includes('--help') || args.includes('-h')) {
       createContext(),
       args.includes('--wipe'),
       controller.signal,
+      args.includes('--secure'),
     );
   } catch (error) {
     if (!(error instanceof StackError)) throw error;

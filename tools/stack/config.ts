@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StackError } from './errors.js';
 
-export type Component = 'broker' | 'registry';
+/** The registry's HTTPS + basic-auth proxy is the third part: Apicurio alone offers basic auth only through an OIDC server. */
+export type Component = 'broker' | 'registry' | 'registry-proxy';
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Everything the stack can be told, from STACK_* environment variables. */
@@ -19,6 +20,10 @@ export interface StackConfig {
   readonly kafkaPort: number;
   readonly controllerPort: number;
   readonly registryPort: number;
+  /** The SASL_SSL (SCRAM-SHA-512) listener beside PLAINTEXT. */
+  readonly kafkaSecurePort: number;
+  /** The registry's HTTPS + basic-auth proxy. */
+  readonly registryTlsPort: number;
   readonly readyTimeoutMs: number;
   readonly stopTimeoutMs: number;
   /** A JDK home to use instead of searching; must hold Java 21 or newer. */
@@ -36,6 +41,8 @@ export const STACK_ENV = {
   STACK_KAFKA_PORT: ['9092', 'broker client port'],
   STACK_CONTROLLER_PORT: ['9093', 'KRaft controller port'],
   STACK_REGISTRY_PORT: ['8081', 'schema registry HTTP port'],
+  STACK_KAFKA_SECURE_PORT: ['STACK_KAFKA_PORT + 2', 'broker SASL_SSL (SCRAM-SHA-512) port'],
+  STACK_REGISTRY_TLS_PORT: ['STACK_REGISTRY_PORT + 1', 'schema registry HTTPS + basic-auth port'],
   STACK_READY_TIMEOUT_MS: ['120000', 'longest wait for broker and registry readiness'],
   STACK_STOP_TIMEOUT_MS: ['30000', 'wait after SIGTERM before SIGKILL'],
   STACK_JAVA_HOME: ['(searched)', 'JDK 21+ to run broker and registry'],
@@ -56,8 +63,8 @@ export function findRepoRoot(): string {
 export function resolveStackConfig(env: Env = process.env, repoRoot: string = findRepoRoot()): StackConfig {
   const raw = (name: EnvName): string | undefined => env[name]?.trim() || undefined;
   const value = (name: EnvName): string => raw(name) ?? STACK_ENV[name][0];
-  const number = (name: EnvName, max: number): number => {
-    const text = value(name);
+  const number = (name: EnvName, max: number, fallback?: number): number => {
+    const text = raw(name) ?? (fallback === undefined ? value(name) : String(fallback));
     const n = Number(text);
     if (!/^\d+$/.test(text) || n < 1 || n > max) {
       throw new StackError(`${name}=${JSON.stringify(text)} is not a number from 1 to ${max}`);
@@ -74,6 +81,17 @@ export function resolveStackConfig(env: Env = process.env, repoRoot: string = fi
     kafkaPort: number('STACK_KAFKA_PORT', 65_535),
     controllerPort: number('STACK_CONTROLLER_PORT', 65_535),
     registryPort: number('STACK_REGISTRY_PORT', 65_535),
+    // Derived from the plain ports by default, so a stack on other ports (tests) moves these with them.
+    kafkaSecurePort: number(
+      'STACK_KAFKA_SECURE_PORT',
+      65_535,
+      (number('STACK_KAFKA_PORT', 65_535) + 2) % 65_536,
+    ),
+    registryTlsPort: number(
+      'STACK_REGISTRY_TLS_PORT',
+      65_535,
+      (number('STACK_REGISTRY_PORT', 65_535) + 1) % 65_536,
+    ),
     readyTimeoutMs: number('STACK_READY_TIMEOUT_MS', Number.MAX_SAFE_INTEGER),
     stopTimeoutMs: number('STACK_STOP_TIMEOUT_MS', Number.MAX_SAFE_INTEGER),
     javaHome: javaHome === undefined ? undefined : path.resolve(javaHome),
@@ -81,11 +99,17 @@ export function resolveStackConfig(env: Env = process.env, repoRoot: string = fi
     brokerJavaOpts: raw('STACK_BROKER_JAVA_OPTS')?.split(/\s+/) ?? [],
     registryJavaOpts: raw('STACK_REGISTRY_JAVA_OPTS')?.split(/\s+/) ?? [],
   };
-  const ports = [config.kafkaPort, config.controllerPort, config.registryPort];
+  const ports = [
+    config.kafkaPort,
+    config.controllerPort,
+    config.registryPort,
+    config.kafkaSecurePort,
+    config.registryTlsPort,
+  ];
   if (new Set(ports).size !== ports.length) {
     throw new StackError(
-      `the broker, controller and registry ports must differ (got ${ports.join(', ')})`,
-      'Set STACK_KAFKA_PORT, STACK_CONTROLLER_PORT and STACK_REGISTRY_PORT to three different ports.',
+      `the broker, controller, registry, secured broker and registry TLS ports must differ (got ${ports.join(', ')})`,
+      'Set STACK_KAFKA_PORT, STACK_CONTROLLER_PORT, STACK_REGISTRY_PORT, STACK_KAFKA_SECURE_PORT and STACK_REGISTRY_TLS_PORT to different ports.',
     );
   }
   return config;

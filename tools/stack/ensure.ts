@@ -33,8 +33,12 @@ export async function ensure(
   for (const c of (['broker', 'registry'] as const).filter((c) => !isExternal[c])) {
     if (runningPid(ctx, c) === undefined && (await probe(ctx, c)).ok) foreign.push(c);
   }
-  const local = (['broker', 'registry'] as const).filter((c) => !isExternal[c] && !foreign.includes(c));
-  if (local.length > 0) await startComponents(ctx, local, signal);
+  const local: Component[] = (['broker', 'registry'] as const).filter(
+    (c) => !isExternal[c] && !foreign.includes(c),
+  );
+  // The HTTPS + basic-auth front of a local registry (ours or one already answering locally).
+  if (!isExternal.registry) local.push('registry-proxy');
+  await startComponents(ctx, local, signal);
 
   const config = loadConfig('producer', ctx.env);
   if (isExternal.registry) {

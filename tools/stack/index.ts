@@ -18,9 +18,13 @@ import {
   type UpResult,
 } from './lifecycle.js';
 import { registryUrl } from './registry.js';
+import { secureBrokerAddress, secureEnv, secureRegistryUrl } from './secure-setup.js';
+import { ensureCredentials, securePaths, type SecureCredentials, type SecureRole } from './secure.js';
 
 export { StackError, StackInterrupted } from './errors.js';
 export type { Component } from './config.js';
+export type { SecureCredentials, SecureRole } from './secure.js';
+export { consumerGrants, producerGrants, grant, revoke, type Grant } from './acls.js';
 export type { ComponentStatus, DownResult, StackStatus, StopOutcome, UpResult } from './lifecycle.js';
 
 export interface ApiOptions {
@@ -74,4 +78,40 @@ export function startRegistry(options: ApiOptions = {}): Promise<UpResult> {
 export function localEndpoints(options: ApiOptions = {}): { brokers: string; registryUrl: string } {
   const { config } = createContext(options);
   return { brokers: brokerAddress(config), registryUrl: registryUrl(config) };
+}
+
+/** The secured side of the local stack, for tests: where it listens, its CA, and each principal's client settings. */
+export interface SecuredStack {
+  /** The SASL_SSL (SCRAM-SHA-512) listener. */
+  readonly brokers: string;
+  /** The registry behind HTTPS and basic auth. */
+  readonly registryUrl: string;
+  /** The CA that signed the broker's and the registry's certificates. */
+  readonly caFile: string;
+  /** A client certificate and key signed by that CA. */
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+  /** The broker's log, where it records each failed authentication. */
+  readonly brokerLog: string;
+  /** Every log file of the stack (broker, registry, proxy, JVM consoles). */
+  readonly logsDir: string;
+  readonly credentials: SecureCredentials;
+  /** The environment of a process running as `role` against the secured listener and registry (holds its password). */
+  env(role: SecureRole): Record<string, string>;
+}
+
+export function securedStack(options: ApiOptions = {}): SecuredStack {
+  const { config, paths } = createContext(options);
+  const secure = securePaths(paths);
+  return {
+    brokers: secureBrokerAddress(config),
+    registryUrl: secureRegistryUrl(config),
+    caFile: secure.caCert,
+    clientCertFile: secure.clientCert,
+    clientKeyFile: secure.clientKey,
+    brokerLog: paths.logFile('broker'),
+    logsDir: paths.logsDir,
+    credentials: ensureCredentials(secure),
+    env: (role) => secureEnv(config, paths, role),
+  };
 }

@@ -12,10 +12,11 @@ import {
 } from './config.js';
 import { ensureDownloads } from './download.js';
 import { StackError, throwIfAborted } from './errors.js';
-import { checkPrerequisites } from './java.js';
+import { checkPrerequisites, type JavaInstall } from './java.js';
 import {
   assertPortsFree,
   isOurs,
+  markerArgs,
   readPidFile,
   removePidFile,
   spawnDetached,
@@ -26,6 +27,14 @@ import {
 } from './processes.js';
 import { probeBroker, probeRegistry, tailFile, waitUntilReady, type ProbeResult } from './readiness.js';
 import { registryJvmArgs, registryUrl, setRegistryDefaults } from './registry.js';
+import {
+  ensureSecureAccess,
+  prepareSecureFiles,
+  probeRegistryProxy,
+  secureBrokerAddress,
+  secureRegistryUrl,
+} from './secure-setup.js';
+import { securePaths } from './secure.js';
 import { ensureAppTopics } from './topics.js';
 
 export type { StopOutcome } from './processes.js';
@@ -60,10 +69,29 @@ export function brokerAddress(config: Pick<StackConfig, 'host' | 'kafkaPort'>): 
   return `${config.host}:${config.kafkaPort}`;
 }
 
+export const COMPONENTS: readonly Component[] = ['broker', 'registry', 'registry-proxy'];
+
 export function probe(ctx: StackContext, component: Component): Promise<ProbeResult> {
-  return component === 'broker'
-    ? probeBroker([brokerAddress(ctx.config)])
-    : probeRegistry(registryUrl(ctx.config));
+  switch (component) {
+    case 'broker':
+      return probeBroker([brokerAddress(ctx.config)]);
+    case 'registry':
+      return probeRegistry(registryUrl(ctx.config));
+    case 'registry-proxy':
+      return probeRegistryProxy(ctx.config, ctx.paths);
+  }
+}
+
+/** What a component listens on, for status lines. */
+function addressOf(ctx: StackContext, component: Component): string {
+  switch (component) {
+    case 'broker':
+      return `${brokerAddress(ctx.config)} (SASL_SSL ${secureBrokerAddress(ctx.config)})`;
+    case 'registry':
+      return registryUrl(ctx.config);
+    case 'registry-proxy':
+      return secureRegistryUrl(ctx.config);
+  }
 }
 
 /** The pid of the component if its pid file names a live JVM of this stack; a stale pid file is removed. */
@@ -76,12 +104,77 @@ export function runningPid(ctx: StackContext, component: Component): number | un
 }
 
 function portClaims(config: StackConfig, component: Component): PortClaim[] {
-  return component === 'broker'
-    ? [
+  switch (component) {
+    case 'broker':
+      return [
         { port: config.kafkaPort, what: 'Kafka broker', envName: 'STACK_KAFKA_PORT' },
         { port: config.controllerPort, what: 'KRaft controller', envName: 'STACK_CONTROLLER_PORT' },
-      ]
-    : [{ port: config.registryPort, what: 'schema registry', envName: 'STACK_REGISTRY_PORT' }];
+        { port: config.kafkaSecurePort, what: 'Kafka SASL_SSL listener', envName: 'STACK_KAFKA_SECURE_PORT' },
+      ];
+    case 'registry':
+      return [{ port: config.registryPort, what: 'schema registry', envName: 'STACK_REGISTRY_PORT' }];
+    case 'registry-proxy':
+      return [
+        {
+          port: config.registryTlsPort,
+          what: 'schema registry HTTPS proxy',
+          envName: 'STACK_REGISTRY_TLS_PORT',
+        },
+      ];
+  }
+}
+
+/** How each part is started: the two JVMs with their config files, the proxy with Node. */
+function launchSpec(
+  ctx: StackContext,
+  component: Component,
+  java: JavaInstall,
+): { command: string; args: string[]; cwd: string; consoleFile: string } {
+  switch (component) {
+    case 'broker':
+      return {
+        command: java.java,
+        args: brokerJvmArgs(ctx.config, ctx.paths, java),
+        cwd: ctx.paths.kafkaDir,
+        consoleFile: ctx.paths.consoleFile(component),
+      };
+    case 'registry':
+      return {
+        command: java.java,
+        args: registryJvmArgs(ctx.config, ctx.paths, java),
+        cwd: ctx.paths.registryDir,
+        consoleFile: ctx.paths.consoleFile(component),
+      };
+    case 'registry-proxy':
+      // Its console is its log: it writes one line per start, and errors.
+      return {
+        command: process.execPath,
+        args: registryProxyArgs(ctx),
+        cwd: ctx.config.repoRoot,
+        consoleFile: ctx.paths.logFile(component),
+      };
+  }
+}
+
+/** The proxy is a Node process, started through tsx from the repository (its cwd, so `tsx` resolves). */
+function registryProxyArgs(ctx: StackContext): string[] {
+  const secure = securePaths(ctx.paths);
+  return [
+    '--import',
+    'tsx',
+    `${ctx.config.repoRoot}/tools/stack/registry-proxy.ts`,
+    ...markerArgs(ctx.paths.stateDir, 'registry-proxy'),
+    '--listen',
+    `${ctx.config.host}:${ctx.config.registryTlsPort}`,
+    '--upstream',
+    `http://${ctx.config.host}:${ctx.config.registryPort}`,
+    '--cert',
+    secure.proxyCert,
+    '--key',
+    secure.proxyKey,
+    '--credentials',
+    secure.credentialsFile,
+  ];
 }
 
 function notReady(ctx: StackContext, component: Component, why: string, lastReason: string): StackError {
@@ -130,18 +223,17 @@ export async function startComponents(
       const format = toStart.includes('broker') && !inspectStorage(ctx.paths).formatted;
       mkdirSync(ctx.paths.registryDir, { recursive: true });
       mkdirSync(ctx.paths.cdsDir, { recursive: true });
+      if (toStart.includes('broker') || toStart.includes('registry-proxy')) prepareSecureFiles(ctx.paths);
       // The registry first: it starts while the broker's storage is formatted.
-      for (const component of (['registry', 'broker'] as const).filter((c) => toStart.includes(c))) {
+      const order = ['registry', 'broker', 'registry-proxy'] as const;
+      for (const component of order.filter((c) => toStart.includes(c))) {
         throwIfAborted(signal);
         if (component === 'broker' && format) {
           ctx.log('formatting KRaft storage (first start of this state folder)');
           await formatStorage(ctx.config, ctx.paths, java, signal);
         }
-        const [args, cwd] =
-          component === 'broker'
-            ? [brokerJvmArgs(ctx.config, ctx.paths, java), ctx.paths.kafkaDir]
-            : [registryJvmArgs(ctx.config, ctx.paths, java), ctx.paths.registryDir];
-        const child = spawnDetached(java.java, args, cwd, ctx.paths.consoleFile(component));
+        const { command, args, cwd, consoleFile } = launchSpec(ctx, component, java);
+        const child = spawnDetached(command, args, cwd, consoleFile);
         if (child.pid === undefined)
           throw new StackError(`could not start the ${component} with ${java.java}`);
         writePidFile(ctx.paths.pidFile(component), child.pid);
@@ -176,6 +268,8 @@ export async function startComponents(
     );
 
     if (toStart.includes('registry')) await setRegistryDefaults(registryUrl(ctx.config));
+    // Every start, not only the first: a state folder from before the secured listener gets its users.
+    if (wanted.includes('broker')) await ensureSecureAccess(ctx.config, ctx.paths, ctx.env, java, signal);
     const topics = wanted.includes('broker')
       ? (
           await ensureAppTopics(
@@ -209,7 +303,7 @@ export async function startComponents(
 }
 
 export function up(ctx: StackContext, signal?: AbortSignal): Promise<UpResult> {
-  return startComponents(ctx, ['broker', 'registry'], signal);
+  return startComponents(ctx, COMPONENTS, signal);
 }
 
 /** Stops one part through its pid file: SIGTERM, then SIGKILL after STACK_STOP_TIMEOUT_MS, or SIGKILL at once with `hard`. */
@@ -235,16 +329,18 @@ export async function stopComponent(
 export interface DownResult {
   readonly broker: StopOutcome;
   readonly registry: StopOutcome;
+  readonly 'registry-proxy': StopOutcome;
 }
 
 /** Stops both parts; with `wipe`, then deletes the state folder (data, logs, pid files). */
 export async function down(ctx: StackContext, wipe = false): Promise<DownResult> {
-  const [broker, registry] = await Promise.all([
-    stopComponent(ctx, 'broker'),
-    stopComponent(ctx, 'registry'),
-  ]);
+  const [broker, registry, proxy] = await Promise.all(COMPONENTS.map((c) => stopComponent(ctx, c)));
   if (wipe) rmSync(ctx.paths.stateDir, { recursive: true, force: true });
-  return { broker, registry };
+  return {
+    broker: broker ?? 'not-running',
+    registry: registry ?? 'not-running',
+    'registry-proxy': proxy ?? 'not-running',
+  };
 }
 
 export interface ComponentStatus {
@@ -260,6 +356,7 @@ export interface StackStatus {
   readonly up: boolean;
   readonly broker: ComponentStatus;
   readonly registry: ComponentStatus;
+  readonly 'registry-proxy': ComponentStatus;
 }
 
 /** Reads the pid files (removing stale ones) and probes each running part once. */
@@ -271,12 +368,16 @@ export async function status(ctx: StackContext): Promise<StackStatus> {
       running: pid !== undefined,
       pid,
       ready: result?.ok === true,
-      address: component === 'broker' ? brokerAddress(ctx.config) : registryUrl(ctx.config),
+      address: addressOf(ctx, component),
       detail:
         result === undefined ? 'stopped' : result.ok ? 'ready' : `running, not ready (${result.reason})`,
       logFile: ctx.paths.logFile(component),
     };
   };
-  const [broker, registry] = await Promise.all([one('broker'), one('registry')]);
-  return { up: broker.ready && registry.ready, broker, registry };
+  const [broker, registry, proxy] = await Promise.all([
+    one('broker'),
+    one('registry'),
+    one('registry-proxy'),
+  ]);
+  return { up: broker.ready && registry.ready && proxy.ready, broker, registry, 'registry-proxy': proxy };
 }

@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { StackInterrupted, throwIfAborted } from './errors.js';
@@ -70,6 +71,48 @@ export async function probeRegistry(
       reason: (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message,
     };
   }
+}
+
+/** The same over HTTPS trusting only `caFile` (fetch cannot be given a CA), with basic auth. */
+export function probeRegistryTls(
+  baseUrl: string,
+  caFile: string,
+  auth: { readonly username: string; readonly password: string },
+  timeoutMs = 3000,
+): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const request = https.get(
+      `${baseUrl}/subjects`,
+      {
+        ca: readFileSync(caFile, 'utf8'),
+        auth: `${auth.username}:${auth.password}`,
+        timeout: timeoutMs,
+      },
+      (response) => {
+        let body = '';
+        response.on('data', (d: Buffer) => (body += d.toString()));
+        response.on('end', () => {
+          if (response.statusCode !== 200) {
+            resolve({ ok: false, reason: `GET /subjects answered ${response.statusCode ?? '?'}` });
+            return;
+          }
+          try {
+            resolve(
+              Array.isArray(JSON.parse(body))
+                ? { ok: true }
+                : { ok: false, reason: 'GET /subjects did not answer a JSON array' },
+            );
+          } catch {
+            resolve({ ok: false, reason: 'GET /subjects did not answer JSON' });
+          }
+        });
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('timed out')));
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      resolve({ ok: false, reason: error.code ?? error.message });
+    });
+  });
 }
 
 export type WaitOutcome =

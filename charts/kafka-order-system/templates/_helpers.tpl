@@ -74,15 +74,27 @@ hash of it; the name never depends on the replicas. Fails when an explicit name 
 {{- $name }}
 {{- end }}
 
+{{/* The three switches of the secured default (TLS listener, SCRAM with ACLs, NetworkPolicies): "true" or empty.
+development.plaintext turns all three off at once, for a plaintext development setup. */}}
+{{- define "kafka-order-system.listenerTls" -}}
+{{- if and .Values.kafka.listener.tls (not .Values.development.plaintext) }}true{{ end }}
+{{- end }}
+{{- define "kafka-order-system.authEnabled" -}}
+{{- if and .Values.kafka.auth.enabled (not .Values.development.plaintext) }}true{{ end }}
+{{- end }}
+{{- define "kafka-order-system.networkPolicyEnabled" -}}
+{{- if and .Values.networkPolicy.enabled (not .Values.development.plaintext) }}true{{ end }}
+{{- end }}
+
 {{/* kafka-order-system.listenerName: name of the Strimzi listener the clients use; defaults to "tls" or "plain". */}}
 {{- define "kafka-order-system.listenerName" -}}
-{{- default (ternary "tls" "plain" .Values.kafka.listener.tls) .Values.kafka.listener.name }}
+{{- default (ternary "tls" "plain" (eq (include "kafka-order-system.listenerTls" .) "true")) .Values.kafka.listener.name }}
 {{- end }}
 
 {{/* kafka-order-system.kafkaPort: port of the listener the clients use; defaults to 9093 with TLS, 9092 without. */}}
 {{- define "kafka-order-system.kafkaPort" -}}
 {{- if kindIs "invalid" .Values.kafka.listener.port }}
-{{- if .Values.kafka.listener.tls }}9093{{ else }}9092{{ end }}
+{{- if (include "kafka-order-system.listenerTls" .) }}9093{{ else }}9092{{ end }}
 {{- else }}
 {{- int .Values.kafka.listener.port }}
 {{- end }}
@@ -111,7 +123,7 @@ hash of it; the name never depends on the replicas. Fails when an explicit name 
 {{/* kafka-order-system.saslMechanism: KAFKA_SASL_MECHANISM of the app. */}}
 {{- define "kafka-order-system.saslMechanism" -}}
 {{- if .Values.kafka.enabled }}
-{{- if .Values.kafka.auth.enabled }}scram-sha-512{{ else }}none{{ end }}
+{{- if (include "kafka-order-system.authEnabled" .) }}scram-sha-512{{ else }}none{{ end }}
 {{- else }}
 {{- .Values.kafka.external.saslMechanism }}
 {{- end }}
@@ -119,7 +131,7 @@ hash of it; the name never depends on the replicas. Fails when an explicit name 
 
 {{/* kafka-order-system.tls: "true" when the clients connect over TLS. */}}
 {{- define "kafka-order-system.tls" -}}
-{{- if .Values.kafka.enabled }}{{ .Values.kafka.listener.tls }}{{ else }}{{ .Values.kafka.external.tls }}{{ end }}
+{{- if .Values.kafka.enabled }}{{ eq (include "kafka-order-system.listenerTls" .) "true" }}{{ else }}{{ .Values.kafka.external.tls }}{{ end }}
 {{- end }}
 
 {{/* kafka-order-system.producerUser: KafkaUser (and SASL user) of the producer Job and the helm test pod. */}}
@@ -298,10 +310,27 @@ the SASL credentials of one process; pass (dict "ctx" $ "role" "producer"|"consu
   value: {{ .Values.app.logLevel | quote }}
 - name: LOG_FORMAT
   value: {{ .Values.app.logFormat | quote }}
+{{- with .Values.app.otlp }}
+{{- if .endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .endpoint | quote }}
+{{- end }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ .sampler | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ .samplerRatio | quote }}
+{{- end }}
 {{- $mechanism := include "kafka-order-system.saslMechanism" . }}
 - name: KAFKA_SASL_MECHANISM
   value: {{ $mechanism | quote }}
 {{- if ne $mechanism "none" }}
+{{- if and (ne (include "kafka-order-system.tls" .) "true") (not .Values.app.allowPlaintextSasl) }}
+{{- fail "SASL without TLS sends the credentials over the network unencrypted, and the app refuses it: turn TLS on (kafka.listener.tls or kafka.external.tls), or set app.allowPlaintextSasl=true for a development cluster" }}
+{{- end }}
+{{- if .Values.app.allowPlaintextSasl }}
+- name: KAFKA_SASL_ALLOW_PLAINTEXT
+  value: "true"
+{{- end }}
 {{- $credentials := dict "ctx" . "role" $role }}
 - name: KAFKA_SASL_USERNAME
   value: {{ include "kafka-order-system.saslUsername" $credentials | quote }}
@@ -328,7 +357,7 @@ the SASL credentials of one process; pass (dict "ctx" $ "role" "producer"|"consu
 {{/* kafka-order-system.caSecretName: Secret with the brokers' CA, empty when the clients need none. */}}
 {{- define "kafka-order-system.caSecretName" -}}
 {{- if .Values.kafka.enabled }}
-{{- if .Values.kafka.listener.tls }}{{ include "kafka-order-system.clusterName" . }}-cluster-ca-cert{{ end }}
+{{- if (include "kafka-order-system.listenerTls" .) }}{{ include "kafka-order-system.clusterName" . }}-cluster-ca-cert{{ end }}
 {{- else if and .Values.kafka.external.tls .Values.kafka.external.caSecret.name }}
 {{- .Values.kafka.external.caSecret.name }}
 {{- end }}

@@ -11,6 +11,8 @@ const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+const ACCESS_NOISE = /authentication failed|invalid credentials|SaslAuthenticate|certificate/i;
+
 /** kafkajs logs through our pino logger, so every line is structured the same way. */
 function pinoLogCreator(logger: Logger) {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
@@ -20,6 +22,12 @@ function pinoLogCreator(logger: Logger) {
       // Our producers never resend after a failed send (a failure is reported, not retried by us), so
       // kafkajs's caveat about bounded retries and idempotence does not apply: keep startup logs clean.
       if (message.startsWith('Limiting retries for the idempotent producer')) return;
+      // A refused login or an untrusted certificate is reported once, clearly, by broker-access.ts;
+      // kafkajs would log it again for each connection it tries.
+      if (level <= logLevel.WARN && ACCESS_NOISE.test(`${message} ${String(rest['error'] ?? '')}`)) {
+        kafkaLogger.debug(rest, message);
+        return;
+      }
       kafkaLogger[LEVEL_NAMES[level] ?? 'info'](rest, message);
     };
 }

@@ -1,6 +1,7 @@
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type Transaction } from 'kafkajs';
 import type { Logger } from '../../logger.js';
 import { RedriveFencedError, type Redrive, type RedriveSink } from '../../ports/redrive.js';
+import type { TraceSpan, Tracing } from '../../ports/tracing.js';
 import { describeKafkaError, isFenced } from './kafka-errors.js';
 import { connectTransactional } from './transactional-producer.js';
 
@@ -18,6 +19,8 @@ export interface KafkaRedriveSinkOptions {
   readonly dlqTopic: string;
   readonly ledgerTopic: string;
   readonly logger: Logger;
+  /** None: tracing is off, and the records go with the trace context the dead letters carried. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** Replayed records and their ledger entries, in one Kafka transaction per commit. */
@@ -49,14 +52,25 @@ export class KafkaRedriveSink implements RedriveSink {
   async commit(redrives: readonly Redrive[]): Promise<void> {
     if (redrives.length === 0) return;
     const byTopic = new Map<string, Message[]>();
+    const { tracing } = this.#o;
+    // One `send` span per replayed order, a child of the trace its dead letter carries; done at the commit.
+    const spans: TraceSpan[] = [];
     for (const r of redrives) {
       const messages = byTopic.get(r.topic) ?? [];
-      messages.push({ key: r.key, value: r.value, headers: r.headers });
+      let headers = r.headers;
+      if (tracing) {
+        headers = { ...r.headers };
+        spans.push(tracing.startRedrive(r.topic, headers));
+      }
+      messages.push({ key: r.key, value: r.value, headers });
       byTopic.set(r.topic, messages);
     }
     const ledger: Message[] = redrives.map((r) => ({ key: r.ledgerKey, value: r.ledgerValue }));
-    const tx = await this.#producer.transaction();
+    // Opened inside the try: a transaction that cannot even open (fenced, the broker away) fails the
+    // spans like any other.
+    let tx: Transaction | undefined;
     try {
+      tx = await this.#producer.transaction();
       await tx.sendBatch({
         acks: -1,
         topicMessages: [
@@ -66,7 +80,8 @@ export class KafkaRedriveSink implements RedriveSink {
       });
       await tx.commit();
     } catch (error) {
-      await tx.abort().catch(() => undefined);
+      for (const span of spans) span.end(error);
+      await tx?.abort().catch(() => undefined);
       if (isFenced(error))
         throw new RedriveFencedError(
           `another replay of ${this.#o.dlqTopic} took over (transactional id ${redriveTransactionalId(this.#o.dlqTopic)}): ` +
@@ -77,6 +92,7 @@ export class KafkaRedriveSink implements RedriveSink {
         cause: error,
       });
     }
+    for (const span of spans) span.end();
   }
 
   async disconnect(): Promise<void> {

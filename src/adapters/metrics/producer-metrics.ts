@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import { TallyHistogram } from './tally-histogram.js';
 import type { ProducerEventChannel } from '../../ports/events.js';
 import { reasonCounter, reasonLabel, SEND_BUCKETS_SECONDS } from './units.js';
 
@@ -6,36 +7,44 @@ import { reasonCounter, reasonLabel, SEND_BUCKETS_SECONDS } from './units.js';
 export function registerProducerMetrics(registry: Registry, bus: ProducerEventChannel): void {
   const registers = [registry];
 
-  const produced = new Counter({
+  // Per-order updates only touch these numbers and a tally; the metrics read them on scrape, because
+  // prom-client's inc()/observe() hash their labels on every call (as in consumer-metrics.ts).
+  let producedValid = 0;
+  let producedInvalid = 0;
+  new Counter({
     name: 'orders_produced_total',
     help: 'Orders the broker acknowledged (acks=all), by whether the order was deliberately invalid (valid="false" exercises the DLQ).',
     labelNames: ['valid'] as const,
     registers,
+    collect() {
+      this.reset();
+      this.inc({ valid: 'true' }, producedValid);
+      this.inc({ valid: 'false' }, producedInvalid);
+    },
   });
   const errors = reasonCounter(
     registers,
     'orders_produce_errors_total',
     'Orders that could not be delivered, by reason (error code from src/errors.ts, or other).',
   );
-  const sendDuration = new Histogram({
-    name: 'orders_produce_send_duration_seconds',
-    help: 'Time from handing an order to the client until the broker acknowledged it or the send failed, by outcome.',
-    labelNames: ['outcome'] as const,
-    buckets: [...SEND_BUCKETS_SECONDS],
-    registers,
-  });
-
-  produced.inc({ valid: 'true' }, 0);
-  produced.inc({ valid: 'false' }, 0);
-  sendDuration.zero({ outcome: 'acknowledged' });
-  sendDuration.zero({ outcome: 'failed' });
+  const sendDuration = new TallyHistogram(
+    {
+      name: 'orders_produce_send_duration_seconds',
+      help: 'Time from handing an order to the client until the broker acknowledged it or the send failed, by outcome.',
+      label: 'outcome',
+      buckets: SEND_BUCKETS_SECONDS,
+      registers,
+    },
+    ['acknowledged', 'failed'],
+  );
 
   bus.on('order.acknowledged', (event) => {
-    produced.inc({ valid: String(event.valid) });
-    sendDuration.observe({ outcome: 'acknowledged' }, event.sendSeconds);
+    if (event.valid) producedValid += 1;
+    else producedInvalid += 1;
+    sendDuration.add('acknowledged', event.sendSeconds);
   });
   bus.on('order.failed', (event) => {
     errors.inc({ reason: reasonLabel(event.reason) });
-    sendDuration.observe({ outcome: 'failed' }, event.sendSeconds);
+    sendDuration.add('failed', event.sendSeconds);
   });
 }

@@ -1,5 +1,8 @@
 import avro from 'avsc';
 
+/** Two's complement in 6 bytes (Buffer#writeIntBE's widest) holds [-2^47, 2^47). */
+const SIX_BYTES = 1n << 47n;
+
 /**
  * Avro `decimal` (big-endian two's complement, fixed scale) as a bigint count of the smallest unit,
  * over `bytes` (our schema) or `fixed` (what other writers may use). avsc leaves logical types to the
@@ -51,6 +54,18 @@ export class DecimalType extends avro.types.LogicalType {
 
   protected override _toValue(value: unknown): Buffer {
     if (typeof value !== 'bigint') throw new TypeError(`decimal value must be a bigint, got ${typeof value}`);
+    // Up to 6 bytes (every price the domain allows) in Number arithmetic: the BigInt loop below costs
+    // the producer more than the rest of the Avro encoding.
+    if (value >= -SIX_BYTES && value < SIX_BYTES) {
+      const n = Number(value);
+      let length = 1;
+      while (length < 6 && (n >= 2 ** (length * 8 - 1) || n < -(2 ** (length * 8 - 1)))) length += 1;
+      if (this.#fixedSize === undefined || this.#fixedSize === length) {
+        const out = Buffer.allocUnsafe(length);
+        out.writeIntBE(n, 0, length);
+        return out;
+      }
+    }
     let length = 1;
     while (value >= 1n << BigInt(length * 8 - 1) || value < -(1n << BigInt(length * 8 - 1))) length += 1;
     if (this.#fixedSize !== undefined) {

@@ -17,6 +17,8 @@ export const subjectFor = (topic: string): string => `${topic}-value`;
 
 const MAGIC_BYTE = 0;
 const HEADER_LENGTH = 5;
+/** Room for a framed order with ids and product names of up to about 20 characters each (26 B on average). */
+const ENCODE_GUESS_BYTES = 64;
 
 interface AvroOrder {
   orderId: string;
@@ -142,6 +144,13 @@ export class OrderCodec implements OrderDecoder {
       price: order.priceCents,
       createdAt: order.createdAtMs,
     };
+    // Header and body written into one buffer, with no intermediate body buffer to copy; an order that
+    // does not fit the guess (long ids or product names) is encoded the long way.
+    const out = Buffer.allocUnsafe(ENCODE_GUESS_BYTES);
+    out.writeUInt8(MAGIC_BYTE, 0);
+    out.writeInt32BE(this.#writerSchemaId, 1);
+    const end = this.#readerType.encode(record, out, HEADER_LENGTH);
+    if (end >= 0) return out.subarray(0, end);
     return frame(this.#writerSchemaId, this.#readerType.toBuffer(record));
   }
 

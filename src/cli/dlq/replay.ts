@@ -6,6 +6,7 @@ import type { AppConfig } from '../../config/load.js';
 import type { RedriveFilter } from '../../domain/redrive-selection.js';
 import { replayDeadLetters, type ReplayCounts } from '../../dlq/replay.js';
 import type { Logger } from '../../logger.js';
+import type { Tracing } from '../../ports/tracing.js';
 import { resolveTopics } from '../../topics.js';
 
 export interface ReplayCommand {
@@ -26,6 +27,8 @@ export async function replayCommand(
   command: ReplayCommand,
   print: (line: string) => void,
   logger: Logger,
+  /** None: tracing is off. */
+  tracing?: Tracing,
 ): Promise<ReplayCounts> {
   const dlqTopic = config.dlqTopic;
   const ledgerTopic = config.dlqRedriveTopic;
@@ -41,7 +44,7 @@ export async function replayCommand(
     } finally {
       await admin.disconnect();
     }
-    sink = await KafkaRedriveSink.connect(kafka, { dlqTopic, ledgerTopic, logger });
+    sink = await KafkaRedriveSink.connect(kafka, { dlqTopic, ledgerTopic, logger, tracing });
   }
   try {
     return await replayDeadLetters(
