@@ -94,12 +94,12 @@ export const ERROR_DOCS = {
   KOS_BROKER_AUTH: {
     handling: 'wait',
     meaning:
-      'The brokers refused our SASL credentials (wrong user or password, or a mechanism they do not offer). The process logs it once, naming the mechanism and the user, and tries again with a capped backoff (2 s doubling to 60 s); /readyz fails meanwhile.',
+      'The brokers refused our SASL credentials (wrong user or password, or a mechanism they do not offer). At startup the process logs it once, naming the mechanism and the user, and tries again with a capped backoff (2 s doubling to 60 s); /readyz fails meanwhile. Refused while running (a password rotated under it), kafkajs stops the consumer or fails the send: it is logged at error with this code (repeats at most once a minute), the consumer marks itself fatal (/healthz fails) and the backoff applies after its restart.',
   },
   KOS_BROKER_TLS: {
     handling: 'wait',
     meaning:
-      'The TLS handshake with a broker failed: its certificate is not trusted (set KAFKA_TLS_CA_FILE) or does not name the host. Logged once naming the broker, then retried with the same capped backoff.',
+      'The TLS handshake with a broker failed: its certificate is not trusted (set KAFKA_TLS_CA_FILE) or does not name the host. At startup logged once naming the broker, then retried with the same capped backoff; while running, logged at error with this code at most once a minute.',
   },
   KOS_DLQ_UNWRITABLE: {
     handling: 'wait',

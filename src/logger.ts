@@ -1,6 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
-import { redactText } from './redact.js';
+import { MIN_SECRET_LENGTH, redactText, unredactedSecrets } from './redact.js';
 
 export type { Logger } from 'pino';
 
@@ -64,5 +64,17 @@ export function processLogger(
   config: { readonly logLevel: string; readonly logFormat: LoggerOptions['format'] },
   name: string,
 ): Logger {
-  return createLogger({ level: config.logLevel, format: config.logFormat, name });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, name });
+  warnAboutUnredactedSecrets(logger);
+  return logger;
+}
+
+/** One warning per secret setting too short to be redacted (its name, never its value). */
+export function warnAboutUnredactedSecrets(logger: Logger): void {
+  for (const setting of unredactedSecrets()) {
+    logger.warn(
+      { setting },
+      `${setting} is shorter than ${MIN_SECRET_LENGTH} characters, so it is not redacted from logs and errors: use a longer secret`,
+    );
+  }
 }

@@ -1,30 +1,52 @@
 /**
- * Secrets never leave the process in text: every log line (the logger applies this to each line) and
- * every error we format passes through here. Two rules, so that no call site has to remember anything:
+ * Secrets never leave the process in text. What passes through here: every log line (the logger applies
+ * redactText to each finished line, whatever field, message, error or library it came from), the error
+ * texts of /readyz and /healthz (src/adapters/http), and configuration errors (src/config/load.ts). Two rules,
+ * so that no call site has to remember anything:
  *
  * - the values of secret settings (passwords), registered once when the configuration is loaded, are
- *   replaced wherever they appear, whatever the field or message they ended up in;
+ *   replaced wherever they appear, whatever the field or message they ended up in; so are the secrets
+ *   derived from them (the registry's Basic token, the OTLP exporter's header values);
  * - the user-info part of any URL (`https://user:pass@host`) is removed, because a URL may reach a log
  *   or an error from a library that never heard of our settings.
+ *
+ * redactValue and redactError are for a value or an error handed out whole (not as text) by a future
+ * caller; today only the tests use them.
  */
 export const REDACTED = '[REDACTED]';
 
 const secrets = new Set<string>();
 
-/** Secrets shorter than this are not registered: replacing every "a" or "12" would garble lines and protect nothing. */
-const MIN_SECRET_LENGTH = 4;
+/**
+ * Secrets shorter than this are not registered: replacing every "a", "12" or "admin" would garble lines and
+ * protect little. Such a secret is named at startup (processLogger warns) so that it gets replaced.
+ */
+export const MIN_SECRET_LENGTH = 8;
 
-export function registerSecret(value: string | undefined): void {
-  if (value === undefined || value.length < MIN_SECRET_LENGTH) return;
+const tooShort = new Set<string>();
+
+/** Registers `value` as a secret; `name` (a setting) is what the startup warning shows when it is too short. */
+export function registerSecret(value: string | undefined, name?: string): void {
+  if (value === undefined || value === '') return;
+  if (value.length < MIN_SECRET_LENGTH) {
+    if (name !== undefined) tooShort.add(name);
+    return;
+  }
   secrets.add(value);
   // Log lines are JSON: a secret with a quote or a backslash appears there escaped.
   const escaped = JSON.stringify(value).slice(1, -1);
   if (escaped !== value) secrets.add(escaped);
 }
 
+/** The settings whose secret was too short to be redacted from logs (names only, never values). */
+export function unredactedSecrets(): string[] {
+  return [...tooShort];
+}
+
 /** For tests only: forget every registered secret. */
 export function clearSecrets(): void {
   secrets.clear();
+  tooShort.clear();
 }
 
 // scheme://user[:password]@ — user-info ends at the first @ before the host; '/', '?' and '#' end the

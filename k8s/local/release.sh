@@ -59,7 +59,11 @@ install_release() {
   install_kafka
   # A release that is already there stays as it is: an upgrade would start another producer Job
   # (one per revision). `helm upgrade` changes it on purpose.
-  if helm_local status "$RELEASE" --namespace "$RELEASE_NAMESPACE" 2>/dev/null | grep -q '^STATUS: deployed$'; then
+  # The status is read whole first: `helm status | grep -q` under pipefail fails whenever grep exits before
+  # helm has written the rest (NOTES, the last helm test), and a deployed release would be upgraded.
+  local status
+  status="$(helm_local status "$RELEASE" --namespace "$RELEASE_NAMESPACE" 2>/dev/null)" || status=''
+  if grep -q '^STATUS: deployed$' <<<"$status"; then
     klog "release $RELEASE is already installed (helm upgrade changes it)"
   else
     create_topics

@@ -37,7 +37,7 @@ export function loadConfig(
     const raw = env[setting.env];
     const input = raw === undefined || raw.trim() === '' ? undefined : raw.trim();
     // Registered before anything can fail, so even the error below and every later log line hide it.
-    if (setting.secret) registerSecret(input);
+    if (setting.secret) registerSecret(input, setting.env);
     const parsed = setting.schema.safeParse(input);
     if (parsed.success) {
       values[key] = parsed.data;
@@ -53,6 +53,7 @@ export function loadConfig(
   }
 
   const v = values as SettingValues;
+  registerDerivedSecrets(v, env);
   const otelEndpointSet = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'].some(
     (name) => (env[name]?.trim() ?? '') !== '',
   );
@@ -74,6 +75,16 @@ export function loadConfig(
     }
     if (Boolean(v.schemaRegistryUsername) !== Boolean(v.schemaRegistryPassword)) {
       problems.push('SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD: set both or neither');
+    }
+    if (
+      v.schemaRegistryUsername &&
+      v.schemaRegistryPassword &&
+      /^http:/i.test(v.schemaRegistryUrl) &&
+      !v.schemaRegistryAllowPlaintextAuth
+    ) {
+      problems.push(
+        `SCHEMA_REGISTRY_USERNAME/PASSWORD with SCHEMA_REGISTRY_URL=${redactText(v.schemaRegistryUrl)}: basic auth over plain HTTP sends the password readable to anyone on the path. Use an https:// URL, or SCHEMA_REGISTRY_ALLOW_PLAINTEXT_AUTH=true for a development registry`,
+      );
     }
     const redriveTopic = v.dlqRedriveTopic ?? redriveTopicFor(v.dlqTopic);
     if (new Set([v.ordersTopic, v.dlqTopic, v.statsTopic, redriveTopic]).size !== 4) {
@@ -125,4 +136,39 @@ export function retryPolicyFrom(
     waitBackoffMs: config.dependencyBackoffMs,
     waitMaxBackoffMs: config.dependencyBackoffMaxMs,
   };
+}
+
+/**
+ * Secrets that are not a setting's value but travel with it: the registry's Basic token (base64 of
+ * user:password, in an Authorization header that an HTTP library may echo) and the values of the OTLP
+ * exporter's headers (usually an API key or a bearer token), decoded and as given.
+ */
+function registerDerivedSecrets(
+  v: Pick<SettingValues, 'schemaRegistryUsername' | 'schemaRegistryPassword'>,
+  env: Readonly<Record<string, string | undefined>>,
+): void {
+  if (v.schemaRegistryUsername && v.schemaRegistryPassword) {
+    registerSecret(Buffer.from(`${v.schemaRegistryUsername}:${v.schemaRegistryPassword}`).toString('base64'));
+  }
+  for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS']) {
+    for (const pair of (env[name] ?? '').split(',')) {
+      const at = pair.indexOf('=');
+      if (at < 0) continue;
+      const value = pair.slice(at + 1).trim();
+      const decoded = decodeSafe(value);
+      registerSecret(value);
+      registerSecret(decoded);
+      // "Bearer <token>", "Basic <token>": the token alone may be logged too.
+      registerSecret(/^\S+\s+(\S+)$/.exec(decoded)?.[1]);
+    }
+  }
+}
+
+/** Percent-decoded (as the OTLP exporter reads header values), or as given when it is not valid encoding. */
+function decodeSafe(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }

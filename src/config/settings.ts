@@ -84,6 +84,12 @@ export const SETTINGS = {
   ),
   schemaRegistryUsername: optionalText('SCHEMA_REGISTRY_USERNAME', 'Registry basic-auth user.'),
   schemaRegistryPassword: optionalText('SCHEMA_REGISTRY_PASSWORD', 'Registry basic-auth password.', true),
+  schemaRegistryAllowPlaintextAuth: setting(
+    'SCHEMA_REGISTRY_ALLOW_PLAINTEXT_AUTH',
+    bool.default(false),
+    'false',
+    'Allow registry basic auth over a plain http:// SCHEMA_REGISTRY_URL (the password crosses the network readable by anyone on the path). For a development registry only; refused otherwise.',
+  ),
   schemaRegistryCaFile: optionalText(
     'SCHEMA_REGISTRY_CA_FILE',
     'PEM file of the CA(s) that signed the registry’s HTTPS certificate (system CAs when unset).',

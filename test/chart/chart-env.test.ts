@@ -25,6 +25,8 @@ const LEFT_TO_DEFAULT: Readonly<Record<string, string>> = {
   SCHEMA_REGISTRY_USERNAME:
     'the chart’s registry has no auth; set it through app.extraEnv for another registry',
   SCHEMA_REGISTRY_PASSWORD: 'as SCHEMA_REGISTRY_USERNAME',
+  SCHEMA_REGISTRY_ALLOW_PLAINTEXT_AUTH:
+    'false: the chart’s registry has no auth; basic auth needs an https:// registry',
   SCHEMA_REGISTRY_CA_FILE:
     'the chart’s registry is reached inside the cluster over HTTP; set it through app.extraEnv for an HTTPS registry',
   SCHEMA_REGISTRY_CERT_FILE: 'as SCHEMA_REGISTRY_CA_FILE, for a registry that asks for mutual TLS',

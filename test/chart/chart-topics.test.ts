@@ -58,6 +58,7 @@ describe('chart KafkaTopics', () => {
     const topics = renderedTopics({
       'kafka.enabled': false,
       'kafka.external.bootstrapServers': 'kafka.example:9092',
+      'networkPolicy.allowEndpointPorts': true,
     });
     assert.deepEqual(topics, []);
   });

@@ -43,6 +43,7 @@ describe('chart: OpenTelemetry tracing (app.otlp)', () => {
           sampler: 'parentbased_traceidratio',
           samplerRatio: 0.25,
         },
+        'networkPolicy.allowEndpointPorts': true,
       },
     };
     for (const app of APPS) {

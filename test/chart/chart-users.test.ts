@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Manifest } from '../../tools/validate-manifests.js';
+import { consumerGrants, producerGrants, type Grant } from '../../tools/stack/acls.js';
 import { findObject, helmTemplate, renderChart, type RenderOptions } from '../helpers/helm.js';
 
 interface Acl {
@@ -110,9 +111,10 @@ describe('chart Kafka principals', () => {
     }
   });
 
-  test('when kafka.auth is enabled, then the producer may only write and describe the orders topic and write idempotently', () => {
+  test('when kafka.auth is enabled, then the producer may only write and describe the orders topic (no cluster ACL)', () => {
     const acls = aclsOf(renderChart(AUTH), PRODUCER_USER);
-    assert.deepEqual(acls, ['cluster IdempotentWrite', 'topic:orders(literal) Describe,Write']);
+    // No cluster IdempotentWrite: Kafka 3.0+ needs only Write on the topic for an idempotent producer (KIP-679).
+    assert.deepEqual(acls, ['topic:orders(literal) Describe,Write']);
     // Spelled out: nothing on the DLQ, the changelog, any group or transactional id.
     assert.ok(!acls.some((a) => /orders-dlq|order-stats|^group|^transactionalId/.test(a)), acls.join('; '));
   });
@@ -121,7 +123,6 @@ describe('chart Kafka principals', () => {
     assert.deepEqual(
       aclsOf(renderChart(AUTH), CONSUMER_USER),
       [
-        'cluster IdempotentWrite',
         'group:order-consumer-group(literal) Describe,Read',
         'group:order-consumer-group-stats-reader-(prefix) Delete,Describe,Read',
         'topic:order-stats(literal) Describe,Read,Write',
@@ -136,8 +137,7 @@ describe('chart Kafka principals', () => {
     assert.deepEqual(
       aclsOf(renderChart(AUTH), DLQ_READER_USER),
       [
-        'cluster IdempotentWrite',
-        'group:dlq-reader(prefix) Describe,Read',
+        'group:dlq-reader(literal) Describe,Read',
         'group:kos-reader-(prefix) Delete,Describe,Read',
         'topic:orders(literal) Describe,Write',
         'topic:orders-dlq(literal) Describe,Read',
@@ -162,10 +162,7 @@ describe('chart Kafka principals', () => {
         'topics.redrive.name': 'dead-again',
       },
     });
-    assert.deepEqual(aclsOf(manifests, PRODUCER_USER), [
-      'cluster IdempotentWrite',
-      'topic:in(literal) Describe,Write',
-    ]);
+    assert.deepEqual(aclsOf(manifests, PRODUCER_USER), ['topic:in(literal) Describe,Write']);
     const consumer = aclsOf(manifests, CONSUMER_USER);
     for (const acl of [
       'group:billing(literal) Describe,Read',
@@ -179,7 +176,6 @@ describe('chart Kafka principals', () => {
     assert.deepEqual(
       aclsOf(manifests, DLQ_READER_USER).filter((acl) => !acl.startsWith('group:')),
       [
-        'cluster IdempotentWrite',
         'topic:dead(literal) Describe,Read',
         'topic:dead-again(literal) Describe,Read,Write',
         'topic:in(literal) Describe,Write',
@@ -225,6 +221,55 @@ describe('chart Kafka principals', () => {
         [],
         `${kind}/*${suffix}`,
       );
+  });
+});
+
+describe('chart with Confluent Schema Registry (the default)', () => {
+  test('when kafka.auth is enabled, then the registry may use only its _schemas topic and its leader-election group, nothing All', () => {
+    assert.deepEqual(aclsOf(renderChart(AUTH), 'test-kafka-order-system-schema-registry'), [
+      'cluster Describe,DescribeConfigs',
+      'group:schema-registry(literal) Describe,Read',
+      'topic:_schemas(literal) Create,Describe,DescribeConfigs,Read,Write',
+    ]);
+  });
+});
+
+describe('chart KafkaUsers and the local stack', () => {
+  test('when the local stack grants its SCRAM users, then each has the rows of its chart KafkaUser', () => {
+    const manifests = renderChart(AUTH);
+    const local = (grants: readonly Grant[]) =>
+      grants
+        .map((g) =>
+          aclText({
+            resource: {
+              type: {
+                TOPIC: 'topic',
+                GROUP: 'group',
+                TRANSACTIONAL_ID: 'transactionalId',
+                CLUSTER: 'cluster',
+              }[g.resource],
+              ...(g.resource === 'CLUSTER'
+                ? {}
+                : { name: g.name, patternType: g.prefixed ? 'prefix' : 'literal' }),
+            },
+            operations: g.operations.map((op) =>
+              op
+                .toLowerCase()
+                .split('_')
+                .map((w) => w[0]!.toUpperCase() + w.slice(1))
+                .join(''),
+            ),
+          }),
+        )
+        .sort();
+    const names = {
+      ordersTopic: 'orders',
+      dlqTopic: 'orders-dlq',
+      statsTopic: 'order-stats',
+      groupId: 'order-consumer-group',
+    };
+    assert.deepEqual(local(producerGrants(names)), aclsOf(manifests, PRODUCER_USER));
+    assert.deepEqual(local(consumerGrants(names)), aclsOf(manifests, CONSUMER_USER));
   });
 });
 

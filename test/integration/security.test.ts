@@ -2,10 +2,12 @@
  * The secured local stack end to end: the producer and the consumer (exactly-once) over SASL_SSL with
  * SCRAM-SHA-512, each as its own least-privilege principal, and the registry over HTTPS with basic auth;
  * then each failure mode (a wrong password, an untrusted certificate, a missing ACL, SASL without TLS,
- * credentials in a URL) and, last, every log of the run searched for the passwords.
+ * credentials in a URL) and, last, every log of the run (and a run of its own) searched for the passwords.
+ * The ACLs it grants are revoked at the end.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,7 +18,9 @@ import {
   consumerGrants,
   grant,
   producerGrants,
+  revoke,
   securedStack,
+  type Grant,
   type SecuredStack,
 } from '../../tools/stack/index.js';
 import { scrape, readiness } from '../helpers/health.js';
@@ -40,6 +44,13 @@ const created: TestTopics[] = [];
 const processes: RunningProcess[] = [];
 /** Everything the secured run's processes and endpoints said, searched for secrets at the end. */
 const transcripts: string[] = [];
+/** Every ACL this run created, revoked at the end: the topics go, and so must their rows. */
+const granted: { principal: string; grants: readonly Grant[] }[] = [];
+
+async function grantFor(principal: string, grants: readonly Grant[]): Promise<void> {
+  granted.push({ principal, grants });
+  await grant(admin, principal, grants);
+}
 const WRONG_PASSWORD = `wrong-${Math.random().toString(36).slice(2)}`;
 const URL_PASSWORD = `urlpass-${Math.random().toString(36).slice(2)}`;
 
@@ -77,11 +88,11 @@ async function securedTopics(
   const topics = newTestTopics(prefix);
   await createTestTopics(kafka, topics);
   created.push(topics);
-  await grant(admin, `User:${stack.credentials.users.producer.username}`, producerGrants(topics));
+  await grantFor(`User:${stack.credentials.users.producer.username}`, producerGrants(topics));
   const consumer = consumerGrants(topics).filter(
     (g) => !(options.consumerWithoutDlq && g.resource === 'TOPIC' && g.name === topics.dlqTopic),
   );
-  await grant(admin, `User:${stack.credentials.users.consumer.username}`, consumer);
+  await grantFor(`User:${stack.credentials.users.consumer.username}`, consumer);
   return topics;
 }
 
@@ -138,6 +149,7 @@ before(async () => {
 after(async () => {
   await Promise.all(processes.map((p) => stop(p)));
   await Promise.all(created.map((t) => deleteTestTopics(kafka, t)));
+  for (const { principal, grants } of granted) await revoke(admin, principal, grants);
   await admin.disconnect();
 });
 
@@ -193,6 +205,7 @@ describe('the secured stack (SASL_SSL + SCRAM-SHA-512, registry over HTTPS with 
     await waitForLine(consumer, 'the refused login', (l) => l.code === 'KOS_BROKER_AUTH', 30_000);
     const notReady = await readiness(port);
     assert.equal(notReady.status, 503);
+    transcripts.push(JSON.stringify(notReady.body));
     await waitUntil(
       'the measuring window',
       () => performance.now() - opened >= windowMs,
@@ -263,6 +276,31 @@ describe('the secured stack (SASL_SSL + SCRAM-SHA-512, registry over HTTPS with 
       }),
       /HTTP 401/,
     );
+    // The proxy asks for a client certificate and verifies it against the stack's CA: it says whether one was.
+    const presented = await new Promise<string | undefined>((resolve, reject) => {
+      const req = https.get(
+        `${stack.registryUrl}/subjects`,
+        {
+          ca: readFileSync(stack.caFile),
+          cert: readFileSync(stack.clientCertFile),
+          key: readFileSync(stack.clientKeyFile),
+          auth: `${registry.username}:${registry.password}`,
+          agent: false,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.headers['x-client-certificate'] as string | undefined);
+        },
+      );
+      req.on('error', reject);
+    });
+    assert.equal(
+      presented,
+      'verified',
+      presented === undefined
+        ? 'the registry proxy predates --client-ca: restart the stack (npm run stack:down && npm run stack:up)'
+        : 'the client certificate was not presented or not verified',
+    );
   });
 
   it('when an ACL is missing (the consumer may not write its DLQ), then the partition waits, the alert fires, nothing is lost, and it goes on once granted', async () => {
@@ -299,6 +337,7 @@ describe('the secured stack (SASL_SSL + SCRAM-SHA-512, registry over HTTPS with 
       );
       const ready = await readiness(port);
       assert.equal(ready.status, 503);
+      transcripts.push(JSON.stringify(ready.body));
       assert.equal(ready.body.checks.find((c) => c.name === 'dlq')?.ok, false);
       await prometheus.waitFor(
         'ALERTS{alertname="OrdersDeadLetterQueueUnwritable",alertstate="firing"}',
@@ -311,7 +350,7 @@ describe('the secured stack (SASL_SSL + SCRAM-SHA-512, registry over HTTPS with 
         'nothing is dead-lettered or skipped while the ACL is missing',
       );
 
-      await grant(admin, `User:${stack.credentials.users.consumer.username}`, [
+      await grantFor(`User:${stack.credentials.users.consumer.username}`, [
         { resource: 'TOPIC', name: topics.dlqTopic, operations: ['WRITE', 'DESCRIBE', 'DESCRIBE_CONFIGS'] },
       ]);
       await waitUntil(
@@ -354,7 +393,26 @@ describe('the secured stack (SASL_SSL + SCRAM-SHA-512, registry over HTTPS with 
     assert.match(refused.stderr(), /SCHEMA_REGISTRY_URL=.*\[REDACTED\]@.*must not hold credentials/);
   });
 
-  it('when the run is over, then no log, error, /metrics or /stats of it holds a password', () => {
+  it('when the run is over, then no log, error, /metrics, /stats or /readyz of it holds a password', async () => {
+    // Its own run, so that it checks something when run alone: a secured producer, and a consumer refused
+    // for a wrong password (its log lines, its failing /readyz).
+    const topics = await securedTopics('sec-final');
+    const before = transcripts.length;
+    await produce(topics, ['--count', '5', '--seed', '3']);
+    const port = await freePort();
+    const refused = start('consumer', {
+      ...stack.env('consumer'),
+      ...topicEnv(topics),
+      KAFKA_SASL_PASSWORD: WRONG_PASSWORD,
+      HTTP_PORT: String(port),
+    });
+    await waitForLine(refused, 'the refused login', (l) => l.code === 'KOS_BROKER_AUTH', 30_000);
+    const notReady = await readiness(port);
+    assert.equal(notReady.status, 503);
+    transcripts.push(JSON.stringify(notReady.body));
+    await stop(refused);
+    transcripts.push(JSON.stringify(refused.lines), refused.stderr());
+    assert.ok(transcripts.length - before >= 5, 'this test collected its own transcripts');
     const secrets = [
       ...Object.values(stack.credentials.users).map((u) => u.password),
       stack.credentials.registry.password,
@@ -366,7 +424,6 @@ describe('the secured stack (SASL_SSL + SCRAM-SHA-512, registry over HTTPS with 
       ...transcripts.map((text, i) => ({ name: `process output #${i}`, text })),
       ...files.map((file) => ({ name: file, text: readFileSync(file, 'utf8') })),
     ];
-    assert.ok(transcripts.length >= 10, 'the transcripts of the run were collected');
     for (const { name, text } of sources) {
       for (const secret of secrets) assert.ok(!text.includes(secret), `${name} holds a password`);
     }

@@ -73,6 +73,7 @@ describe('redaction', () => {
       KAFKA_SASL_USERNAME: 'kos-producer',
       KAFKA_SASL_PASSWORD: 'sasl-pass-123',
       KAFKA_TLS: 'true',
+      SCHEMA_REGISTRY_URL: 'https://registry:8081',
       SCHEMA_REGISTRY_USERNAME: 'reg',
       SCHEMA_REGISTRY_PASSWORD: 'reg-pass-456',
     });

@@ -2,7 +2,8 @@
  * The ACLs of the local stack. The PLAINTEXT listener's principal keeps a wildcard ALLOW (local work and
  * every test that does not test security stay open, and a DENY for it still wins, as a missing ACL
  * would); each SCRAM user of the SASL_SSL listener gets exactly what its process does, nothing more.
- * The same lists are what the chart's KafkaUsers grant (charts/.../templates/kafka/users.yaml).
+ * The same lists are what the chart's KafkaUsers grant (charts/kafka-order-system/templates/kafka/kafka-user.yaml),
+ * which test/chart/chart-users.test.ts checks row by row.
  */
 import kafkajs, { type Admin, type AclEntry } from 'kafkajs';
 
@@ -47,7 +48,12 @@ export function consumerGrants(r: ConsumerResources): Grant[] {
     { resource: 'TOPIC', name: r.dlqTopic, operations: ['WRITE', 'DESCRIBE', 'DESCRIBE_CONFIGS'] },
     { resource: 'TOPIC', name: r.statsTopic, operations: ['READ', 'WRITE', 'DESCRIBE'] },
     { resource: 'GROUP', name: r.groupId, operations: ['READ', 'DESCRIBE'] },
-    { resource: 'GROUP', name: `${r.groupId}-stats-reader-`, prefixed: true, operations: ['READ', 'DELETE'] },
+    {
+      resource: 'GROUP',
+      name: `${r.groupId}-stats-reader-`,
+      prefixed: true,
+      operations: ['READ', 'DESCRIBE', 'DELETE'],
+    },
     {
       resource: 'TRANSACTIONAL_ID',
       name: `${r.groupId}-${r.ordersTopic}-`,

@@ -15,6 +15,7 @@ import type { StackConfig, StackPaths } from './config.js';
 import { StackError, StackInterrupted } from './errors.js';
 import { cdsArgs, type JavaInstall } from './java.js';
 import { markerArgs } from './processes.js';
+import { withJavaArgFile } from './java-argfile.js';
 import {
   ensureCredentials,
   markScramWritten,
@@ -188,9 +189,8 @@ export async function formatStorage(
   mkdirSync(paths.kafkaDir, { recursive: true });
   mkdirSync(paths.logsDir, { recursive: true });
   writeFileSync(formatProps, renderServerProperties(settings(config, paths, staging)));
-  const args = [
-    '-cp',
-    `${paths.kafkaLibsDir}/*`,
+  // The SCRAM passwords are in the tool's arguments: in a 0600 argument file, never on its command line.
+  const mainAndArgs = [
     'kafka.tools.StorageTool',
     'format',
     '-t',
@@ -202,16 +202,24 @@ export async function formatStorage(
       `${SCRAM_MECHANISM}=[name=${u.username},password=${u.password}]`,
     ]),
   ];
-  const { code, output: raw } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
-    let output = '';
-    const child = spawn(java.java, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('error', (error) => {
-      reject(signal?.aborted ? new StackInterrupted(signal.reason) : error);
-    });
-    child.once('exit', (exitCode) => resolve({ code: exitCode ?? 1, output }));
-  });
+  const { code, output: raw } = await withJavaArgFile(
+    secure.dir,
+    mainAndArgs,
+    (argFile) =>
+      new Promise<{ code: number; output: string }>((resolve, reject) => {
+        let output = '';
+        const child = spawn(java.java, ['-cp', `${paths.kafkaLibsDir}/*`, argFile], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          signal,
+        });
+        child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+        child.once('error', (error) => {
+          reject(signal?.aborted ? new StackInterrupted(signal.reason) : error);
+        });
+        child.once('exit', (exitCode) => resolve({ code: exitCode ?? 1, output }));
+      }),
+  );
   const output = users.reduce((text, u) => text.split(u.password).join('<redacted>'), raw);
   writeFileSync(paths.consoleFile('broker'), output, { flag: 'a' });
   if (code !== 0) {

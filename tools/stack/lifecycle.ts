@@ -174,6 +174,9 @@ function registryProxyArgs(ctx: StackContext): string[] {
     secure.proxyKey,
     '--credentials',
     secure.credentialsFile,
+    // Client certificates signed by the stack's CA (stack.clientCertFile) are asked for and verified.
+    '--client-ca',
+    secure.caCert,
   ];
 }
 

@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { withJavaArgFile } from './java-argfile.js';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StackConfig, StackPaths } from './config.js';
@@ -80,7 +81,7 @@ function openssl(args: readonly string[], cwd: string): void {
 }
 
 /** A key and a certificate for `host` signed by the stack's CA, valid for 10 years (local use only). */
-function issue(
+export function issueCertificate(
   secure: SecurePaths,
   key: string,
   cert: string,
@@ -156,9 +157,9 @@ export function ensureCertificates(secure: SecurePaths): void {
     secure.dir,
   );
   const san = 'IP:127.0.0.1,DNS:localhost';
-  issue(secure, secure.brokerKey, secure.brokerCert, '/CN=kos-local-broker', san);
-  issue(secure, secure.proxyKey, secure.proxyCert, '/CN=kos-local-registry', san);
-  issue(secure, secure.clientKey, secure.clientCert, '/CN=kos-registry-client', undefined);
+  issueCertificate(secure, secure.brokerKey, secure.brokerCert, '/CN=kos-local-broker', san);
+  issueCertificate(secure, secure.proxyKey, secure.proxyCert, '/CN=kos-local-registry', san);
+  issueCertificate(secure, secure.clientKey, secure.clientCert, '/CN=kos-registry-client', undefined);
   // Kafka's PEM keystore wants an unencrypted PKCS#8 key; openssl genpkey writes exactly that.
   writeFileSync(
     secure.brokerKeystore,
@@ -207,13 +208,12 @@ export async function ensureScramUsers(
   if (existsSync(secure.scramMarker) && readFileSync(secure.scramMarker, 'utf8').trim() === hash)
     return false;
   const users = Object.values(credentials.users);
-  // The passwords go to the tool through a properties-free argument list that only this process sees
-  // (not a shell), and the tool's output, which never echoes them, goes to broker.out.
+  // The password goes to the tool in a 0600 argument file that only the stack's user can read, never on
+  // its command line (/proc/<pid>/cmdline is world-readable); the tool's output, which never echoes it,
+  // goes to broker.out.
   for (const user of users) {
-    const args = [
-      '-Dlog4j2.level=WARN',
-      '-cp',
-      `${paths.kafkaLibsDir}/*`,
+    const launcher = ['-Dlog4j2.level=WARN', '-cp', `${paths.kafkaLibsDir}/*`];
+    const mainAndArgs = [
       'kafka.admin.ConfigCommand',
       '--bootstrap-server',
       `${config.host}:${config.kafkaPort}`,
@@ -225,14 +225,22 @@ export async function ensureScramUsers(
       '--entity-name',
       user.username,
     ];
-    const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
-      let text = '';
-      const child = spawn(java.java, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
-      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-      child.once('error', reject);
-      child.once('exit', (exitCode) => resolve({ code: exitCode ?? 1, output: text }));
-    });
+    const { code, output } = await withJavaArgFile(
+      secure.dir,
+      mainAndArgs,
+      (argFile) =>
+        new Promise<{ code: number; output: string }>((resolve, reject) => {
+          let text = '';
+          const child = spawn(java.java, [...launcher, argFile], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            signal,
+          });
+          child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+          child.once('error', reject);
+          child.once('exit', (exitCode) => resolve({ code: exitCode ?? 1, output: text }));
+        }),
+    );
     const shown = output.split(user.password).join('<redacted>');
     writeFileSync(paths.consoleFile('broker'), shown, { flag: 'a' });
     if (code !== 0) {

@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { redactText } from '../../redact.js';
 
 export interface LivenessReport {
   readonly live: boolean;
@@ -34,7 +35,8 @@ export function startLivenessMonitor({ windowMs = 10_000, maxDelayMs = 5_000 } =
 
   return {
     markFatal(error) {
-      fatal ??= error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      // Shown by /healthz: redacted as a log line would be.
+      fatal ??= redactText(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
     },
     report() {
       // `max` is 0 before the first sample; the histogram reports ns.

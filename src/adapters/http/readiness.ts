@@ -1,3 +1,5 @@
+import { redactText } from '../../redact.js';
+
 /** One dependency /readyz waits for: broker connected, group joined, registry reachable, ... */
 export interface ReadinessCheck {
   readonly name: string;
@@ -47,7 +49,8 @@ async function runCheck(readiness: ReadinessCheck, timeoutMs: number): Promise<C
       ? { name: readiness.name, ok: true, ms: elapsed() }
       : { name: readiness.name, ok: false, ms: elapsed(), error: 'returned false' };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    // The text leaves the process (/readyz): no password or URL user-info in it, as in the logs.
+    const message = redactText(error instanceof Error ? error.message : String(error));
     return { name: readiness.name, ok: false, ms: elapsed(), error: message };
   } finally {
     clearTimeout(timer);

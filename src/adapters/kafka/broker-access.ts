@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { BrokerAuthError, BrokerTlsError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { KafkaClientSettings } from './client.js';
+import { suppressAccessNoise, type KafkaClientSettings } from './client.js';
 
 /**
  * Before a process starts its clients, it proves it may talk to the brokers at all: TLS trusts them and
@@ -134,6 +134,16 @@ export async function waitForBrokerAccess(
 ): Promise<void> {
   // Without TLS and SASL there is nothing to be refused: no extra connection, startup exactly as before.
   if (!settings.tls && settings.saslMechanism === 'none') return;
+  // This loop reports a refusal itself, once: kafkajs's own lines about it stay at debug meanwhile.
+  const endSuppression = suppressAccessNoise();
+  try {
+    await accessLoop(kafka, settings, options);
+  } finally {
+    endSuppression();
+  }
+}
+
+async function accessLoop(kafka: Kafka, settings: AccessSettings, options: AccessOptions): Promise<void> {
   const backoff = options.backoff ?? ACCESS_BACKOFF;
   let failures = 0;
   let lastMessage = '';

@@ -12,21 +12,77 @@ const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 const ACCESS_NOISE = /authentication failed|invalid credentials|SaslAuthenticate|certificate/i;
+const TLS_NOISE = /certificate/i;
+
+/** How long repeats of one access problem (a refused login, an untrusted certificate) stay at debug. */
+export const ACCESS_REPEAT_WINDOW_MS = 60_000;
+
+let accessChecksRunning = 0;
+
+/**
+ * While the startup access check (broker-access.ts) runs, it reports a refused login or an untrusted
+ * certificate itself, once, with its backoff: kafkajs's lines about the same failure are demoted to debug.
+ * Returns the function that ends the suppression.
+ */
+export function suppressAccessNoise(): () => void {
+  accessChecksRunning += 1;
+  let ended = false;
+  return () => {
+    if (ended) return;
+    ended = true;
+    accessChecksRunning -= 1;
+  };
+}
+
+/**
+ * Outside the startup check (a password rotated or a certificate replaced while the process runs), such a
+ * failure is logged at error with its code the first time, then repeats of it are at debug for
+ * ACCESS_REPEAT_WINDOW_MS; the next one after that is an error again, with the number of repeats in between.
+ */
+function accessNoiseFilter(now: () => number = Date.now) {
+  const last = new Map<string, { at: number; repeats: number }>();
+  return (text: string): { code: string; repeats: number } | 'repeat' | undefined => {
+    if (!ACCESS_NOISE.test(text)) return undefined;
+    if (accessChecksRunning > 0) return 'repeat';
+    const code = TLS_NOISE.test(text) ? 'KOS_BROKER_TLS' : 'KOS_BROKER_AUTH';
+    const seen = last.get(code);
+    const at = now();
+    if (seen && at - seen.at < ACCESS_REPEAT_WINDOW_MS) {
+      seen.repeats += 1;
+      return 'repeat';
+    }
+    last.set(code, { at, repeats: 0 });
+    return { code, repeats: seen?.repeats ?? 0 };
+  };
+}
 
 /** kafkajs logs through our pino logger, so every line is structured the same way. */
-function pinoLogCreator(logger: Logger) {
+export function pinoLogCreator(logger: Logger, now?: () => number) {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
+  const access = accessNoiseFilter(now);
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, timestamp: _timestamp, logger: _name, ...rest } = log;
       // Our producers never resend after a failed send (a failure is reported, not retried by us), so
       // kafkajs's caveat about bounded retries and idempotence does not apply: keep startup logs clean.
       if (message.startsWith('Limiting retries for the idempotent producer')) return;
-      // A refused login or an untrusted certificate is reported once, clearly, by broker-access.ts;
-      // kafkajs would log it again for each connection it tries.
-      if (level <= logLevel.WARN && ACCESS_NOISE.test(`${message} ${String(rest['error'] ?? '')}`)) {
-        kafkaLogger.debug(rest, message);
-        return;
+      if (level <= logLevel.WARN) {
+        const verdict = access(`${message} ${String(rest['error'] ?? '')}`);
+        if (verdict === 'repeat') {
+          kafkaLogger.debug(rest, message);
+          return;
+        }
+        if (verdict) {
+          kafkaLogger.error(
+            {
+              ...rest,
+              code: verdict.code,
+              ...(verdict.repeats > 0 ? { repeatsSinceLast: verdict.repeats } : {}),
+            },
+            message,
+          );
+          return;
+        }
       }
       kafkaLogger[LEVEL_NAMES[level] ?? 'info'](rest, message);
     };
