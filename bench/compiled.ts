@@ -34,12 +34,16 @@ export function compiledConsumer(): string {
   return built;
 }
 
-/** The node flags of the consumer image's ENTRYPOINT (Dockerfile), e.g. `--enable-source-maps`. */
+/** The node flags of the consumer image (Dockerfile): its ENTRYPOINT's (`--enable-source-maps`) and its NODE_OPTIONS. */
 export function imageConsumerNodeFlags(): string[] {
   const dockerfile = readFileSync(path.join(REPO, 'Dockerfile'), 'utf8');
   const line = /^ENTRYPOINT (\[.*"dist\/cli\/consumer\.js"\])$/m.exec(dockerfile)?.[1];
   if (!line)
     throw new Error('no consumer ENTRYPOINT ["node", ..., "dist/cli/consumer.js"] in the Dockerfile');
   const argv = JSON.parse(line) as string[];
-  return argv.slice(1, -1);
+  // The consumer stage's NODE_OPTIONS (heap sizes), as command-line flags: the same to V8.
+  const nodeOptions = /^FROM runtime AS consumer$(?:(?!^FROM )[\s\S])*?^ENV NODE_OPTIONS="([^"]*)"$/m.exec(
+    dockerfile,
+  )?.[1];
+  return [...argv.slice(1, -1), ...(nodeOptions ?? '').split(' ').filter(Boolean)];
 }

@@ -257,9 +257,12 @@ export const SETTINGS = {
   ),
   fetchMaxBytesPerPartition: setting(
     'FETCH_MAX_BYTES_PER_PARTITION',
-    intIn(16_384, 104_857_600).default(1_048_576),
-    '1048576',
-    "Most bytes one fetch brings of one partition (kafkajs's `maxBytesPerPartition`). The consumer holds the decoded records of a whole fetch, every partition's, until they are done: smaller lowers that part of the peak memory, larger saves fetch round trips.",
+    // A quarter of kafkajs's 1 MiB: the decoded records of a fetch are most of the consumer's heap
+    // (small records cost ~570 B each as kafkajs objects), and 256 KiB keeps the peak RSS under 150 MB
+    // (docs/performance.md, Memory).
+    intIn(16_384, 104_857_600).default(262_144),
+    '262144',
+    "Most bytes one fetch brings of one partition (kafkajs's `maxBytesPerPartition`). The consumer holds the decoded records of a whole fetch, every partition's, until they are done: smaller lowers that part of the peak memory, larger saves fetch round trips (and, in exactly-once mode, transactions).",
     CONSUMER,
   ),
   lagPollIntervalMs: setting(

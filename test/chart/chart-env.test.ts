@@ -44,7 +44,7 @@ const LEFT_TO_DEFAULT: Readonly<Record<string, string>> = {
   OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf, the one the app supports',
   OTEL_SERVICE_NAME: 'each process’s own name (order-consumer, order-producer, dlq-reader)',
   FETCH_MAX_BYTES_PER_PARTITION:
-    'kafkajs’s default (1 MiB); a smaller one for a small memory limit goes in app.extraEnv (docs/performance.md)',
+    'the app’s default (256 KiB); another one goes in app.extraEnv (docs/performance.md, Memory)',
 };
 /** Set only when Kafka auth or TLS is on; the auth test below requires them then. */
 const AUTH_ONLY = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_TLS_CA_FILE'];

@@ -492,23 +492,30 @@ describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
       assert.ok(spec.authorization.acls.length > 0, `${name}: has ACLs`);
       for (const acl of spec.authorization.acls) {
         assert.notEqual(acl.resource.name, '*', `${name}: no wildcard resource`);
+        assert.ok(!acl.operations.includes('All'), `${name}: no All`);
         if (acl.resource.type === 'cluster')
-          assert.ok(
-            !acl.operations.includes('All') && !acl.operations.includes('Alter'),
-            `${name}: no cluster admin`,
-          );
+          assert.ok(!acl.operations.includes('Alter'), `${name}: no cluster admin`);
       }
     }
-    assert.deepEqual(
-      users.get(`${FULLNAME}-producer`)?.authorization.acls,
-      [
-        {
-          resource: { type: 'topic', name: 'orders', patternType: 'literal' },
-          operations: ['Describe', 'Write'],
-        },
-        { resource: { type: 'cluster' }, operations: ['IdempotentWrite'] },
-      ],
-      'the producer may only write and describe orders',
+    // The producer: write and describe orders, nothing else (idempotent writes on the cluster at most;
+    // Kafka 3+ needs no such ACL). test/chart/chart-users.test.ts checks every user's exact ACLs.
+    const producerAcls = users.get(`${FULLNAME}-producer`)?.authorization.acls ?? [];
+    for (const acl of producerAcls) {
+      const onOrders =
+        acl.resource.type === 'topic' &&
+        acl.resource.name === 'orders' &&
+        acl.resource.patternType === 'literal' &&
+        acl.operations.every((op) => op === 'Describe' || op === 'Write');
+      const idempotent =
+        acl.resource.type === 'cluster' && acl.operations.every((op) => op === 'IdempotentWrite');
+      assert.ok(
+        onOrders || idempotent,
+        `the producer may only write and describe orders: ${JSON.stringify(acl)}`,
+      );
+    }
+    assert.ok(
+      producerAcls.some((acl) => acl.resource.name === 'orders' && acl.operations.includes('Write')),
+      'the producer may write orders',
     );
     // Every workload logs in as its own user, with Strimzi's Secret of that user, and trusts the cluster CA.
     const ownUser: Record<string, string> = {
