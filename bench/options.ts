@@ -28,7 +28,7 @@ export const ALL_SCENARIOS: readonly Scenario[] = ['produce', 'consume', 'e2e-la
 
 /** Under 5 minutes on 2 shared cores. */
 export const DEFAULTS: BenchOptions = {
-  orders: 20_000,
+  orders: 200_000,
   consumeOrders: 1_000_000,
   repetitions: 3,
   warmupRounds: 1,
