@@ -64,7 +64,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --orders N            orders per repetition, produce (default ${DEFAULTS.orders})
   --consume-orders N    orders per repetition, consume (default ${DEFAULTS.consumeOrders})
   --reps N              repetitions; the table shows median, min and max (default ${DEFAULTS.repetitions})
-  --warmup N            untimed consume rounds per kafkajs client before the timed ones (default ${DEFAULTS.warmupRounds})
+  --warmup N            untimed produce and consume rounds per kafkajs client before the timed ones (default ${DEFAULTS.warmupRounds})
   --rates A,B           producer rates of the latency scenario, orders/s (default ${DEFAULTS.rates.join(',')})
   --e2e-seconds S       seconds per latency run (default ${DEFAULTS.e2eSeconds})
   --scale-orders N      orders per repetition of the scale scenario (default ${DEFAULTS.scaleOrders})

@@ -44,7 +44,7 @@ export async function profileProducers(
       const bus = new ProducerEventBus();
       let first: number | undefined;
       let last = 0;
-      bus.on('order.acknowledged', ({ sendSeconds }) => {
+      bus.on('orders.acknowledged', ({ sendSeconds }) => {
         last = performance.now();
         first ??= last - sendSeconds * 1000;
       });

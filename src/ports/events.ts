@@ -83,10 +83,13 @@ export interface ConsumerEvents {
 
 /** What the producer reports; metrics and console output subscribe here. */
 export interface ProducerEvents {
-  /** The broker acknowledged an order (acks=all). */
-  'order.acknowledged': [{ partition: number; offset: string; sendSeconds: number; valid: boolean }];
-  /** An order could not be delivered. */
-  'order.failed': [{ reason: string; sendSeconds: number }];
+  /**
+   * The broker acknowledged a send (acks=all): once per send, not per order, so a producer at hundreds of
+   * thousands of orders a second does not pay for an event object each.
+   */
+  'orders.acknowledged': [{ valid: number; invalid: number; sendSeconds: number }];
+  /** A send could not be delivered: `count` orders, each counted as failed. */
+  'orders.failed': [{ count: number; reason: string; sendSeconds: number }];
 }
 
 /** Where the consumer's events go, and what their subscribers (the metrics) listen to. */

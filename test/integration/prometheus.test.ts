@@ -114,15 +114,14 @@ describe('shipped dashboard and alert PromQL against a real Prometheus', () => {
     const orderPrices = [85932n, 1999n, 1n, 12345n, 99999n, 50n, 4200n];
     orderPrices.forEach((price, i) => {
       process(i % 2, price);
-      producerBus.emit('order.acknowledged', {
-        partition: i % 4,
-        offset: String(i),
-        sendSeconds: 0.003,
-        valid: true,
-      });
     });
-    producerBus.emit('order.acknowledged', { partition: 0, offset: '99', sendSeconds: 0.002, valid: false });
-    producerBus.emit('order.failed', { reason: 'KafkaJSNumberOfRetriesExceeded', sendSeconds: 1.5 });
+    producerBus.emit('orders.acknowledged', { valid: orderPrices.length, invalid: 0, sendSeconds: 0.003 });
+    producerBus.emit('orders.acknowledged', { valid: 0, invalid: 1, sendSeconds: 0.002 });
+    producerBus.emit('orders.failed', {
+      count: 1,
+      reason: 'KafkaJSNumberOfRetriesExceeded',
+      sendSeconds: 1.5,
+    });
     consumerBuses[0]!.emit('order.retrying', {
       partition: 0,
       reason: 'KOS_DOWNSTREAM_TRANSIENT',

@@ -39,14 +39,8 @@ describe('pushing final producer metrics to a real Pushgateway', () => {
 
   it('when the producer pushes on exit, then the gateway holds its final totals under the job', async () => {
     const { registry, bus } = producerRegistry();
-    for (let i = 0; i < 20; i++) {
-      bus.emit('order.acknowledged', {
-        partition: i % 3,
-        offset: String(i),
-        sendSeconds: 0.002,
-        valid: i % 5 !== 0,
-      });
-    }
+    bus.emit('orders.acknowledged', { valid: 12, invalid: 3, sendSeconds: 0.002 });
+    bus.emit('orders.acknowledged', { valid: 4, invalid: 1, sendSeconds: 0.003 });
     const { logger, lines } = capturingLogger();
 
     await pushFinalMetrics(gateway.url, registry, 'order-producer', logger);
@@ -59,7 +53,7 @@ describe('pushing final producer metrics to a real Pushgateway', () => {
 
   it('when a later run pushes, then it replaces the previous run instead of adding to it', async () => {
     const first = producerRegistry();
-    first.bus.emit('order.acknowledged', { partition: 0, offset: '1', sendSeconds: 0.002, valid: true });
+    first.bus.emit('orders.acknowledged', { valid: 1, invalid: 0, sendSeconds: 0.002 });
     const second = producerRegistry();
     const { logger } = capturingLogger();
     await pushFinalMetrics(gateway.url, first.registry, 'replace-job', logger);
@@ -70,9 +64,7 @@ describe('pushing final producer metrics to a real Pushgateway', () => {
 
   it('when Prometheus scrapes the gateway with honor_labels, then the pushed totals keep the Job name', async () => {
     const { registry, bus } = producerRegistry();
-    for (let i = 0; i < 7; i++) {
-      bus.emit('order.acknowledged', { partition: 0, offset: String(i), sendSeconds: 0.002, valid: true });
-    }
+    bus.emit('orders.acknowledged', { valid: 7, invalid: 0, sendSeconds: 0.002 });
     await pushFinalMetrics(gateway.url, registry, 'scraped-producer', capturingLogger().logger);
     const prometheus = await startPrometheus({
       jobs: { pushgateway: { targets: [new URL(gateway.url).host], honorLabels: true } },

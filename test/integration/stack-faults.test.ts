@@ -87,7 +87,7 @@ describe('recovery from broker and registry outages', { skip }, () => {
     const stopProducing = new AbortController();
     const producerBus = new ProducerEventBus();
     let acknowledged = 0;
-    producerBus.on('order.acknowledged', () => (acknowledged += 1));
+    producerBus.on('orders.acknowledged', ({ valid, invalid }) => (acknowledged += valid + invalid));
     const producing = runProducer(
       testConfig('producer', topics, {
         ORDER_COUNT: '1000000',

@@ -11,11 +11,10 @@ describe('producer metrics', () => {
     const bus = new ProducerEventBus();
     registerProducerMetrics(registry, bus);
 
-    bus.emit('order.acknowledged', { partition: 0, offset: '1', sendSeconds: 0.004, valid: true });
-    bus.emit('order.acknowledged', { partition: 1, offset: '7', sendSeconds: 0.02, valid: true });
-    bus.emit('order.acknowledged', { partition: 2, offset: '3', sendSeconds: 0.003, valid: false });
-    bus.emit('order.failed', { reason: 'KafkaJSNumberOfRetriesExceeded', sendSeconds: 30 });
-    bus.emit('order.failed', { reason: 'KOS_REGISTRY_UNAVAILABLE', sendSeconds: 5 });
+    bus.emit('orders.acknowledged', { valid: 1, invalid: 1, sendSeconds: 0.004 });
+    bus.emit('orders.acknowledged', { valid: 1, invalid: 0, sendSeconds: 0.02 });
+    bus.emit('orders.failed', { count: 1, reason: 'KafkaJSNumberOfRetriesExceeded', sendSeconds: 30 });
+    bus.emit('orders.failed', { count: 3, reason: 'KOS_REGISTRY_UNAVAILABLE', sendSeconds: 5 });
 
     const samples = parseMetricsText(await registry.metrics());
     assert.equal(sampleValue(samples, 'orders_produced_total', { valid: 'true' }), 2);
@@ -27,7 +26,8 @@ describe('producer metrics', () => {
     );
     assert.equal(
       sampleValue(samples, 'orders_produce_errors_total', { reason: 'KOS_REGISTRY_UNAVAILABLE' }),
-      1,
+      3,
+      'each order of a failed send is an error',
     );
     assert.equal(
       sampleValue(samples, 'orders_produce_send_duration_seconds_count', { outcome: 'acknowledged' }),
@@ -42,7 +42,7 @@ describe('producer metrics', () => {
     );
     assert.equal(
       sampleValue(samples, 'orders_produce_send_duration_seconds_count', { outcome: 'failed' }),
-      2,
+      4,
     );
     assert.ok(samples.every((s) => s.labels.role === 'producer'));
   });

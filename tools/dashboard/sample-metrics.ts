@@ -28,7 +28,7 @@ if (role === 'consumer') {
   const registry = createMetricsRegistry({ service: 'producer' });
   const bus = new ProducerEventBus();
   registerProducerMetrics(registry, bus);
-  bus.emit('order.acknowledged', { partition: 0, offset: '0', sendSeconds: 0.003, valid: true });
+  bus.emit('orders.acknowledged', { valid: 1, invalid: 0, sendSeconds: 0.003 });
   process.stdout.write(await registry.metrics());
 } else {
   console.error('usage: node --import tsx tools/dashboard/sample-metrics.ts consumer|producer');

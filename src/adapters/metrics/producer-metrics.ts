@@ -7,7 +7,7 @@ import { reasonCounter, reasonLabel, SEND_BUCKETS_SECONDS } from './units.js';
 export function registerProducerMetrics(registry: Registry, bus: ProducerEventChannel): void {
   const registers = [registry];
 
-  // Per-order updates only touch these numbers and a tally; the metrics read them on scrape, because
+  // Each send only touches these numbers and a tally; the metrics read them on scrape, because
   // prom-client's inc()/observe() hash their labels on every call (as in consumer-metrics.ts).
   let producedValid = 0;
   let producedInvalid = 0;
@@ -38,13 +38,13 @@ export function registerProducerMetrics(registry: Registry, bus: ProducerEventCh
     ['acknowledged', 'failed'],
   );
 
-  bus.on('order.acknowledged', (event) => {
-    if (event.valid) producedValid += 1;
-    else producedInvalid += 1;
-    sendDuration.add('acknowledged', event.sendSeconds);
+  bus.on('orders.acknowledged', (event) => {
+    producedValid += event.valid;
+    producedInvalid += event.invalid;
+    sendDuration.addMany('acknowledged', event.sendSeconds, event.valid + event.invalid);
   });
-  bus.on('order.failed', (event) => {
-    errors.inc({ reason: reasonLabel(event.reason) });
-    sendDuration.add('failed', event.sendSeconds);
+  bus.on('orders.failed', (event) => {
+    errors.inc({ reason: reasonLabel(event.reason) }, event.count);
+    sendDuration.addMany('failed', event.sendSeconds, event.count);
   });
 }
