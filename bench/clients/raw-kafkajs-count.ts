@@ -9,8 +9,9 @@ export interface CountWindow {
 }
 
 /**
- * The raw-kafkajs baseline: our consumer's group settings (eachBatch, 3 partitions at once,
- * read_committed, 1 s auto-commit), and a handler that only counts.
+ * The raw-kafkajs baseline: our consumer's client settings (eachBatch, 3 partitions at once,
+ * read_committed, 1 s auto-commit, the same most bytes fetched per partition), and a handler that only
+ * counts.
  */
 export async function countWithKafkajs(
   kafka: Kafka,
@@ -19,6 +20,8 @@ export async function countWithKafkajs(
     readonly groupId: string;
     readonly records: number;
     readonly timeoutMs: number;
+    /** Our consumer's FETCH_MAX_BYTES_PER_PARTITION. */
+    readonly maxBytesPerPartition: number;
   },
 ): Promise<CountWindow> {
   const consumer = kafka.consumer({
@@ -27,6 +30,7 @@ export async function countWithKafkajs(
     sessionTimeout: 30_000,
     heartbeatInterval: 3000,
     maxWaitTimeInMs: 500,
+    maxBytesPerPartition: opts.maxBytesPerPartition,
   });
   let joinedAt: number | undefined;
   let doneAt: number | undefined;

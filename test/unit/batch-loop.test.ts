@@ -23,8 +23,13 @@ import type { Tracing } from '../../src/ports/tracing.js';
 
 const quiet = pino({ level: 'silent' });
 
-/** Values the stand-in decoder reads: [1, price] a good order, [0] an invalid one, [9] an unexpected failure. */
+/**
+ * Values the stand-in decoder reads: [1, price] a good order, [2, price] one that takes 120 ms to read,
+ * [0] an invalid one, [9] an unexpected failure.
+ */
 const good = (price: number) => Buffer.from([1, price]);
+const slow = (price: number) => Buffer.from([2, price]);
+const SLOW_MS = 120;
 const invalid = Buffer.from([0]);
 const boom = Buffer.from([9]);
 
@@ -32,7 +37,11 @@ const decoder: OrderDecoder = {
   decode: () => Promise.reject(new Error('every schema is cached here')),
   decodeCached: (value) => {
     if (value?.[0] === 0) throw new InvalidOrderError('invalid order');
-    if (value?.[0] !== 1) throw new Error('something unexpected');
+    if (value?.[0] === 2) {
+      // A slow order: work that holds the loop, as logging or a synchronous step would.
+      const until = performance.now() + SLOW_MS;
+      while (performance.now() < until);
+    } else if (value?.[0] !== 1) throw new Error('something unexpected');
     return {
       orderId: `id-${value[1] ?? 0}`,
       product: 'p',
@@ -193,20 +202,29 @@ describe('the batch loop', () => {
     it('when a batch holds only good orders, then offsets are resolved at each checkpoint and at the end, and the lag is reported', async () => {
       const { loop, events } = setup(atLeastOnce);
       const { control, calls } = controlOf();
-      await loop.handle(batchOf(Array.from({ length: 450 }, () => good(5))), control);
-      assert.deepEqual(calls.resolved, ['209', '409', '459']);
+      await loop.handle(batchOf(Array.from({ length: 4500 }, () => good(5))), control);
+      assert.deepEqual(calls.resolved, ['2009', '4009', '4509']);
       assert.deepEqual(
         calls.commits,
         [undefined, undefined],
         'the commit interval is checked at each checkpoint',
       );
-      assert.equal(events.processed, 450);
+      assert.equal(events.processed, 4500);
       assert.deepEqual(events.lag, [5]);
       assert.deepEqual(
         events.pending,
-        [10_000, 459_000],
+        [10_000, 4_509_000],
         'the first record as the batch starts; past the batch, the last one stands in for the next',
       );
+    });
+
+    it('when orders are slow, then offsets are resolved at least every 200 ms of work, not only every 2,000 records', async () => {
+      const { loop, events } = setup(atLeastOnce);
+      const { control, calls } = controlOf();
+      // 120 ms each: the unit's time is up after the second.
+      await loop.handle(batchOf([slow(1), slow(2), slow(3)]), control);
+      assert.deepEqual(calls.resolved, ['11', '12']);
+      assert.equal(events.processed, 3);
     });
 
     it('when a batch reaches the end of its partition, then the partition is reported caught up', async () => {
