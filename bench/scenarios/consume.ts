@@ -236,14 +236,12 @@ async function consumeClients(
   traced: readonly Client[],
 ): Promise<BenchRow[]> {
   const node = platformaticNode(ctx);
-  const [headline, ...otherModes] = processingModes().map(
-    (mode): Client => ({
-      client: 'ours',
-      mode,
-      inProcess: true,
-      run: (t: BenchTopics, r: number) => ours(ctx, t, mode, r),
-    }),
-  );
+  const [headline, ...otherModes] = processingModes().map((mode): Client => ({
+    client: 'ours',
+    mode,
+    inProcess: true,
+    run: (t: BenchTopics, r: number) => ours(ctx, t, mode, r),
+  }));
   if (headline === undefined) throw new Error('no processing mode to measure');
   const rawKafkajs: Client = {
     client: 'raw-kafkajs',

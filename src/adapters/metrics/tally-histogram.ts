@@ -63,7 +63,16 @@ export class TallyHistogram<L extends string> extends Histogram<L> {
 
   /** `times` observations of `value`. */
   addMany(labelValue: string, value: number, times: number): void {
+    this.#addTo(this.#tallyOf(labelValue), value, times);
+  }
+
+  /** One observation of each of `values` (a run's end-to-end latencies): the label looked up once. */
+  addEach(labelValue: string, values: ArrayLike<number>): void {
     const tally = this.#tallyOf(labelValue);
+    for (let i = 0; i < values.length; i += 1) this.#addTo(tally, values[i] ?? 0, 1);
+  }
+
+  #addTo(tally: Tally, value: number, times: number): void {
     const bounds = this.#bounds;
     let bucket = 0;
     while (bucket < bounds.length && value > (bounds[bucket] ?? Infinity)) bucket += 1;
