@@ -20,6 +20,8 @@ export interface AtLeastOnceCommitOptions {
   readonly deadLetters: DeadLetterSink;
   readonly recorder: OutcomeRecorder;
   readonly logger: Logger;
+  /** Longest stretch of work between checkpoints, in ms (default COMMIT_CHECK_AFTER_MS). */
+  readonly checkpointAfterMs?: number;
 }
 
 /**
@@ -63,7 +65,7 @@ class AtLeastOnceBatch implements BatchCommit, CommitUnit {
   readonly from = 0;
   readonly maxRecords = COMMIT_CHECK_EVERY;
   readonly checkEvery = COMMIT_CHECK_EVERY;
-  readonly takesRecordsForMs = COMMIT_CHECK_AFTER_MS;
+  readonly takesRecordsForMs: number;
   readonly context: ProcessingContext;
   readonly #b: AtLeastOnceBatchOptions;
   #lastDone: string | undefined;
@@ -73,6 +75,7 @@ class AtLeastOnceBatch implements BatchCommit, CommitUnit {
   constructor(options: AtLeastOnceBatchOptions) {
     this.#b = options;
     this.context = options.context;
+    this.takesRecordsForMs = options.strategy.checkpointAfterMs ?? COMMIT_CHECK_AFTER_MS;
   }
 
   begin(): Promise<CommitUnit> {

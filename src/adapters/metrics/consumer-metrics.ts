@@ -103,7 +103,7 @@ export function registerConsumerMetrics(
   const endToEnd = new TallyHistogram(
     {
       name: 'orders_end_to_end_latency_seconds',
-      help: "Time from the order's creation (its createdAt field, else its record timestamp) until the order was done, by outcome.",
+      help: "Time from the order's creation (its createdAt field; for an order that cannot be read, its record timestamp, the producer's send time) until the order was done, by outcome.",
       label: 'outcome',
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
