@@ -122,6 +122,8 @@ cmd_down() {
   done
   # Shims outlive containerd by design; ours are the ones bound to our socket.
   for pid in $(pgrep -f "containerd-shim.* -address $CONTAINERD_SOCK" || true); do kill -KILL "$pid" 2>/dev/null || true; done
+  # Without a record, this checkout's cluster never ran or was undone: what is left is a dead cluster's.
+  [ -s "$HOST_BEFORE" ] || clear_dead_cluster down
   restore_host || kdie "$EXIT_START_FAILED" "down could not restore the host completely (see above)"
   # The cluster's runtime state goes; the PKI, the binaries and containerd's images stay for the next up.
   rm -rf "$K8S_STATE/etcd" "$K8S_STATE/kubelet" "$K8S_STATE/containerd/state" "$K8S_STATE/cni/ipam" \

@@ -88,10 +88,10 @@ state = "$dir/state"
     conf_dir = "$K8S_STATE/cni/net.d"
 TOML
   # The pod network: one bridge, addresses from host-local (state kept under .k8s), portmap for hostPorts.
-  write_if_changed "$K8S_STATE/cni/net.d/10-kos-local.conflist" <<JSON
+  write_if_changed "$K8S_STATE/cni/net.d/10-$CNI_NETWORK.conflist" <<JSON
 {
   "cniVersion": "1.0.0",
-  "name": "kos-local",
+  "name": "$CNI_NETWORK",
   "plugins": [
     {
       "type": "bridge", "bridge": "$CNI_BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,

@@ -1,5 +1,15 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitUntil } from '../helpers/wait.js';
@@ -36,6 +46,7 @@ import { parseManifests } from '../../tools/validate-manifests.js';
 const CLUSTER = path.join(ROOT, 'k8s/local/cluster.sh');
 const CHART = path.join(ROOT, 'charts/kafka-order-system');
 const LOCAL_VALUES = path.join(ROOT, 'k8s/local/values.yaml');
+const PAUSE_IMAGE = 'localhost/kos-local/pause:1.0';
 const ledger = new Ledger();
 let nextOrderId = 1_000_000;
 let hostBefore = '';
@@ -79,6 +90,37 @@ async function assertDeadLettersOnce(): Promise<void> {
   const origins = await deadLetterOrigins();
   assert.deepEqual(duplicates(origins), [], 'no record dead-lettered twice');
   assert.equal(BigInt(origins.length), ledger.deadLettered, 'one dead letter per invalid order');
+}
+
+const sortedLines = (text: string) => text.split('\n').filter(Boolean).sort();
+
+/** The pids of the cluster's daemons, from their pid files. */
+function daemonPids(): number[] {
+  const run = path.join(ROOT, '.k8s/run');
+  return readdirSync(run)
+    .filter((f) => f.endsWith('.pid'))
+    .map((f) => Number(readFileSync(path.join(run, f), 'utf8').trim()))
+    .filter((pid) => existsSync(`/proc/${pid}`));
+}
+
+/** The pids of the containerd shims bound to the cluster's socket. */
+async function shimPids(): Promise<number[]> {
+  const socket = path.join(ROOT, '.k8s/containerd/containerd.sock');
+  const { stdout } = await shStatus('pgrep', ['-f', `containerd-shim.* -address ${socket}`], {});
+  return stdout.split('\n').filter(Boolean).map(Number);
+}
+
+/** The pids of the processes in the kubelet's cgroups (the pods' containers, as the host sees them). */
+async function kubepodsPids(): Promise<number[]> {
+  const { stdout } = await shStatus(
+    'bash',
+    [
+      '-c',
+      'find /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null',
+    ],
+    {},
+  );
+  return [...new Set(stdout.split('\n').filter(Boolean).map(Number))];
 }
 
 /** Processes running a binary of the cluster or a file of its state folder. */
@@ -648,6 +690,67 @@ describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
   });
 
   it(
+    'when every process of the cluster is killed without down, then the next up clears what they left and records the host as it was',
+    { skip: process.env.K8S_KEEP === '1' ? 'K8S_KEEP=1: the cluster stays up' : false },
+    async () => {
+      // A pod, so the dead cluster leaves a network namespace, the bridge, a mount and a running container.
+      await apply(
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'left-behind' },
+          spec: {
+            terminationGracePeriodSeconds: 0,
+            containers: [{ name: 'pause', image: PAUSE_IMAGE, imagePullPolicy: 'Never' }],
+          },
+        },
+        'default',
+      );
+      await waitUntil('pod default/left-behind to be Ready', async () =>
+        isReady(await kubectlJson<Pod>(['-n', 'default', 'get', 'pod', 'left-behind'])),
+      );
+      // What a job runner does when a job ends: SIGKILL to the daemons and the shims; the container, now an
+      // orphan, keeps running.
+      const killed = [...daemonPids(), ...(await shimPids())];
+      const orphans = await kubepodsPids();
+      assert.ok(orphans.length > 0, 'the pod has a process on the host');
+      for (const pid of killed) process.kill(pid, 'SIGKILL');
+      await waitUntil('the daemons and shims to be gone', () =>
+        killed.every((pid) => !existsSync(`/proc/${pid}`)),
+      );
+      const left = (await sh('bash', [CLUSTER, 'host-state'])).stdout.split('\n');
+      assert.ok(left.includes('link kos0'), 'the dead cluster left its bridge');
+      assert.ok(
+        left.some((l) => l.startsWith('netns ')),
+        'the dead cluster left a network namespace',
+      );
+      assert.ok(
+        orphans.some((pid) => existsSync(`/proc/${pid}`)),
+        'the dead cluster left its container running',
+      );
+      // A fresh checkout has no record of the host; its up must not record the dead cluster's state as the host's.
+      rmSync(path.join(ROOT, '.k8s/host-before'));
+      const up = await shStatus('bash', [CLUSTER, 'up', '--no-install'], {});
+      assert.equal(up.code, 0, up.stderr);
+      assert.match(
+        up.stderr,
+        /cleared what a cluster killed without down left on the host: \d+ processes, \d+ network namespaces, link kos0, \d+ iptables rules/,
+      );
+      const recorded = readFileSync(path.join(ROOT, '.k8s/host-before'), 'utf8');
+      assert.deepEqual(
+        sortedLines(recorded),
+        sortedLines(hostBefore),
+        'up recorded the host as the first up found it',
+      );
+      assert.deepEqual(
+        orphans.filter((pid) => existsSync(`/proc/${pid}`)),
+        [],
+        "the dead cluster's container was stopped",
+      );
+    },
+  );
+
+  it(
     'when the cluster is taken down, then no process, mount, iptables chain or sysctl change is left',
     {
       skip: process.env.K8S_KEEP === '1' ? 'K8S_KEEP=1: the cluster stays up' : false,
@@ -655,11 +758,39 @@ describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
     async () => {
       assert.equal(await shLive('bash', [CLUSTER, 'down']), 0);
       const now = (await sh('bash', [CLUSTER, 'host-state'])).stdout;
-      assert.deepEqual(now.split('\n').filter(Boolean).sort(), hostBefore.split('\n').filter(Boolean).sort());
+      assert.deepEqual(sortedLines(now), sortedLines(hostBefore));
       assert.deepEqual(clusterProcesses(), [], 'no process of the cluster');
       const listening = (await sh('ss', ['-Hltn'])).stdout.split('\n').filter((l) => /:26\d{3}\s/.test(l));
       assert.deepEqual(listening, [], 'no port of the cluster');
       hostBefore = '';
+    },
+  );
+
+  it(
+    'when a kubelet of another cluster runs in the host network namespace, then up refuses before it changes anything',
+    { skip: process.env.K8S_KEEP === '1' ? 'K8S_KEEP=1: the cluster stays up' : false },
+    async () => {
+      const state = mkdtempSync(path.join(tmpdir(), 'kos-k8s-foreign-'));
+      const kubelet = path.join(state, 'kubelet'); // a process the kernel names kubelet
+      copyFileSync('/bin/sleep', kubelet);
+      const foreign = spawn(kubelet, ['600'], { stdio: 'ignore' });
+      try {
+        const before = (await sh('bash', [CLUSTER, 'host-state'])).stdout;
+        const up = await shStatus('bash', [CLUSTER, 'up', '--no-install'], {
+          K8S_STATE: path.join(state, 'k8s'),
+        });
+        assert.equal(up.code, 5, up.stderr);
+        assert.match(
+          up.stderr,
+          new RegExp(`a kubelet or kube-proxy of another cluster runs on this host \\(pid ${foreign.pid}\\)`),
+        );
+        assert.ok(!existsSync(path.join(state, 'k8s/host-before')), 'nothing recorded');
+        assert.deepEqual(clusterProcesses(), [], 'nothing started');
+        assert.equal((await sh('bash', [CLUSTER, 'host-state'])).stdout, before, 'the host unchanged');
+      } finally {
+        foreign.kill('SIGKILL');
+        rmSync(state, { recursive: true, force: true });
+      }
     },
   );
 });
