@@ -14,8 +14,8 @@ interface LatencyRun {
 
 /**
  * Our producer (its own process, paced to `ratePerSec`) into our consumer
- * (this process, already in the group). Latency: record timestamp (set when
- * the order is created) to processed, as the consumer's own metric measures it.
+ * (this process, already in the group). Latency: the order's createdAt to
+ * processed, as the consumer's own metric measures it.
  */
 async function run(ctx: ScenarioContext, mode: string, ratePerSec: number): Promise<LatencyRun> {
   const orders = Math.max(1, Math.round(ratePerSec * ctx.options.e2eSeconds));

@@ -503,7 +503,7 @@ export function buildDashboard(): dashboard.Dashboard {
         timeSeries({
           title: 'End-to-end latency',
           description:
-            'From the record timestamp set by the producer until the consumer finished the order (successful orders): p50, p95, p99.',
+            "From the order's creation (its createdAt field) until the consumer finished it (successful orders): p50, p95, p99.",
           unit: 's',
           width: 8,
           min: 0,
