@@ -20,6 +20,8 @@ source k8s/local/daemons.sh
 source k8s/local/pki.sh
 # shellcheck source=k8s/local/host.sh
 source k8s/local/host.sh
+# shellcheck source=k8s/local/dead-cluster.sh
+source k8s/local/dead-cluster.sh
 # shellcheck source=scripts/image/lib.sh
 source scripts/image/lib.sh
 # shellcheck source=k8s/local/images.sh
@@ -122,9 +124,17 @@ cmd_down() {
   done
   # Shims outlive containerd by design; ours are the ones bound to our socket.
   for pid in $(pgrep -f "containerd-shim.* -address $CONTAINERD_SOCK" || true); do kill -KILL "$pid" 2>/dev/null || true; done
-  # Without a record, this checkout's cluster never ran or was undone: what is left is a dead cluster's.
-  [ -s "$HOST_BEFORE" ] || clear_dead_cluster down
-  restore_host || kdie "$EXIT_START_FAILED" "down could not restore the host completely (see above)"
+  local port
+  port="$(taken_port)"
+  if [ -n "$port" ]; then
+    # kube-proxy --cleanup and the chains are global: restoring now would break the cluster that is up.
+    klog "port $port is in use: another local cluster is up on this host, so the host stays as it is"
+    rm -f "$HOST_BEFORE"
+  else
+    # Without a record, this checkout's cluster never ran or was undone: what is left is a dead cluster's.
+    [ -s "$HOST_BEFORE" ] || clear_dead_cluster down
+    restore_host || kdie "$EXIT_START_FAILED" "down could not restore the host completely (see above)"
+  fi
   # The cluster's runtime state goes; the PKI, the binaries and containerd's images stay for the next up.
   rm -rf "$K8S_STATE/etcd" "$K8S_STATE/kubelet" "$K8S_STATE/containerd/state" "$K8S_STATE/cni/ipam" \
     "$K8S_STATE/pod-logs" "$K8S_STATE/apiserver" "$K8S_RUN"

@@ -53,3 +53,14 @@ stop_daemon() { # name binary [grace_s]
 port_taken() { # port
   ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
 }
+
+# The first port of the cluster that something listens on, or nothing.
+taken_port() {
+  local port
+  for port in "${ALL_PORTS[@]}"; do
+    if port_taken "$port"; then
+      echo "$port"
+      return 0
+    fi
+  done
+}

@@ -44,11 +44,15 @@ host_state() {
 # Recorded once, before the first `up` changes anything (after clearing a dead cluster's leftovers); kept
 # until `down` has undone it all.
 record_host() {
-  [ -s "$HOST_BEFORE" ] && return 0
+  if [ -s "$HOST_BEFORE" ]; then
+    [ -n "$(marker_facts)" ] || write_marker
+    return 0
+  fi
   clear_dead_cluster up
   mkdir -p "$K8S_STATE"
   host_state >"$HOST_BEFORE.partial"
   mv "$HOST_BEFORE.partial" "$HOST_BEFORE"
+  write_marker
 }
 
 # Deletes TOOL's rules that match PATTERN and are not in RECORD, last first, then the chains that are
@@ -70,116 +74,9 @@ remove_rules() { # iptables|ip6tables pattern record
 }
 
 # The rules `down` removes when they were not there before up: KUBE-*, CNI-*, our bridge's, the pod network's.
-OUR_RULES="(KUBE|CNI)-|$CNI_BRIDGE|${POD_CIDR%.*}\\."
-# The rules a dead cluster left, recognised without a record: CNI-* rules only when they name our network.
-DEAD_CLUSTER_RULES="KUBE-|$CNI_BRIDGE|$CNI_NETWORK|${POD_CIDR%.*}\\."
-
-# --- A cluster killed without `down` ---
-# When every process of a cluster is killed (a CI runner that kills what a finished job left, an OOM kill,
-# a checkout deleted while its cluster ran), the kernel keeps what they made: pod network namespaces, the
-# bridge, KUBE-* chains, mounts, cgroups. `up` clears it before it records the host, or `down` would take
-# it for the host's own state and then report the host changed once kube-proxy --cleanup had removed it;
-# `down` without a record clears it too. It is recognised by the names only a cluster of ours uses (any
-# checkout's): the kos0 bridge, the kos-local network, the pod CIDR, the kubelet's cgroups, a .k8s/ state
-# directory's mounts and shims.
-
-# Pids of processes named NAME that share this host's network namespace (kind's nodes have their own).
-host_processes() { # name
-  local pid own
-  own="$(readlink /proc/self/ns/net)"
-  for pid in $(pgrep -x "$1" || true); do
-    [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$own" ] && echo "$pid"
-  done
-  return 0
-}
-
-# Processes a dead cluster left running: shims bound to a .k8s/ containerd socket, and whatever is still in
-# the kubelet's cgroups (and containerd's k8s.io ones, unless a containerd runs that may own them).
-dead_cluster_processes() { # containerd_runs
-  local trees=(kubepods) t d
-  [ "$1" = false ] && trees+=(k8s.io)
-  {
-    pgrep -f 'containerd-shim[^ ]* .*-address [^ ]*/[.]k8s/containerd/containerd[.]sock' || true
-    for t in "${trees[@]}"; do
-      for d in /sys/fs/cgroup/*/"$t" /sys/fs/cgroup/"$t"; do
-        if [ -d "$d" ]; then find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null || true; fi
-      done
-    done
-  } | sort -un
-}
-
-# Network namespaces that hold an address of the pod network.
-dead_cluster_netns() {
-  local ns
-  for ns in $({ ip netns list 2>/dev/null || true; } | awk '{ print $1 }'); do
-    ip netns exec "$ns" ip -o -4 addr show 2>/dev/null | grep -qF "inet ${POD_CIDR%.*}." && echo "$ns"
-  done
-  return 0
-}
-
-# Clears what a cluster killed without `down` left on the host; a no-op on a clean host. It refuses (up) or
-# leaves the host alone (down) while a kubelet or kube-proxy runs in the host's network namespace: those are
-# another cluster's, whose chains and cgroups these names may cover.
-clear_dead_cluster() { # up|down
-  local live cleared=() pids ns m p t n containerd_runs=false
-  live="$({ host_processes kubelet && host_processes kube-proxy; } | tr '\n' ' ')"
-  if [ -n "$live" ]; then
-    [ "$1" = up ] && kdie "$EXIT_START_FAILED" "a kubelet or kube-proxy of another cluster runs on this host (pid ${live% }): the local cluster would share its iptables chains and cgroups"
-    return 0
-  fi
-  [ -n "$(host_processes containerd)" ] && containerd_runs=true
-  # Processes first: a shim or a container still running holds mounts and namespaces.
-  pids="$(dead_cluster_processes "$containerd_runs")"
-  if [ -n "$pids" ]; then
-    # shellcheck disable=SC2086 # one pid per word
-    kill -KILL $pids 2>/dev/null || true
-    local deadline=$((SECONDS + 10))
-    for p in $pids; do
-      while [ -d "/proc/$p" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    done
-    cleared+=("$(wc -w <<<"$pids") processes")
-  fi
-  n=0
-  for ns in $(dead_cluster_netns); do ip netns delete "$ns" 2>/dev/null && n=$((n + 1)); done
-  [ "$n" -gt 0 ] && cleared+=("$n network namespaces")
-  ip link show "$CNI_BRIDGE" >/dev/null 2>&1 && ip link delete "$CNI_BRIDGE" && cleared+=("link $CNI_BRIDGE")
-  for t in iptables ip6tables; do
-    n=0
-    for table in "${TABLES[@]}"; do
-      n=$((n + $(rules "$t" "$table" | grep -cE -- "$DEAD_CLUSTER_RULES" || true)))
-    done
-    [ "$n" -gt 0 ] || continue
-    [ -x "$K8S_BIN/kube-proxy" ] && { "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true; }
-    remove_rules "$t" "$DEAD_CLUSTER_RULES" /dev/null
-    cleared+=("$n $t rules and chains")
-  done
-  local mounts='^(/var/lib/kubelet/|/.*/[.]k8s/(kubelet|containerd)/'
-  [ "$containerd_runs" = false ] && mounts+='|/run/containerd/'
-  n=0
-  while read -r m; do
-    umount -l "$m" 2>/dev/null && n=$((n + 1))
-  done < <(awk '{ print $2 }' /proc/mounts | grep -E "$mounts)" | sort -r)
-  [ "$n" -gt 0 ] && cleared+=("$n mounts")
-  for p in /var/lib/kubelet /var/log/pods /var/log/containers "/var/lib/cni/networks/$CNI_NETWORK"; do
-    [ -e "$p" ] && rm -rf "$p" && cleared+=("$p")
-  done
-  [ "$containerd_runs" = false ] && [ -e /run/containerd ] && rm -rf /run/containerd && cleared+=(/run/containerd)
-  n=0
-  for t in kubepods k8s.io; do
-    [ "$t" = k8s.io ] && [ "$containerd_runs" = true ] && continue
-    for p in /sys/fs/cgroup/*/"$t" /sys/fs/cgroup/"$t"; do
-      [ -d "$p" ] || continue
-      find "$p" -depth -type d -exec rmdir {} + 2>/dev/null || true
-      [ -d "$p" ] || n=$((n + 1))
-    done
-  done
-  [ "$n" -gt 0 ] && cleared+=("$n cgroup trees")
-  if [ ${#cleared[@]} -gt 0 ]; then
-    local summary
-    summary="$(printf ', %s' "${cleared[@]}")"
-    klog "cleared what a cluster killed without down left on the host: ${summary#, }"
-  fi
-}
+POD_NET_RULE="(^|[^0-9.])${POD_CIDR%.*}."
+POD_NET_RULE="${POD_NET_RULE//./\\.}"
+OUR_RULES="(KUBE|CNI)-|$CNI_BRIDGE|$POD_NET_RULE"
 
 # Undoes what the cluster changed, comparing with the record; prints what could not be restored.
 restore_host() {
@@ -218,6 +115,7 @@ restore_host() {
       find "$p" -depth -type d -exec rmdir {} + 2>/dev/null || true
     done
   done
+  remove_marker
   local left
   left="$(diff <(sort "$HOST_BEFORE") <(host_state | sort) || true)"
   if [ -n "$left" ]; then
