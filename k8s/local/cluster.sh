@@ -104,9 +104,10 @@ cmd_up() {
 # Pods first, through the API, so the kubelet tears their sandboxes down (network included); then the
 # daemons in reverse order; then whatever is left of containers, mounts and host changes.
 cmd_down() {
-  local pid
+  local pid dead=true
   if [ -n "$(daemon_pid kube-apiserver "$K8S_BIN/kube-apiserver")" ] &&
     [ -n "$(daemon_pid kubelet "$K8S_BIN/kubelet")" ]; then
+    dead=false
     stop_daemon kube-controller-manager "$K8S_BIN/kube-controller-manager"
     stop_daemon kube-scheduler "$K8S_BIN/kube-scheduler"
     kubectl_local delete pods --all --all-namespaces --grace-period=0 --force --wait=false >/dev/null 2>&1 || true
@@ -127,14 +128,15 @@ cmd_down() {
   local port
   port="$(taken_port)"
   if [ -n "$port" ]; then
-    # kube-proxy --cleanup and the chains are global: restoring now would break the cluster that is up.
-    klog "port $port is in use: another local cluster is up on this host, so the host stays as it is"
-    rm -f "$HOST_BEFORE"
-  else
-    # Without a record, this checkout's cluster never ran or was undone: what is left is a dead cluster's.
-    [ -s "$HOST_BEFORE" ] || clear_dead_cluster down
-    restore_host || kdie "$EXIT_START_FAILED" "down could not restore the host completely (see above)"
+    # kube-proxy --cleanup and the chains are global: restoring now would break the cluster that holds the
+    # port. The record stays for a later down.
+    kdie "$EXIT_PORT_IN_USE" "port $port is still in use ($(ss -Hltnp "sport = :$port" | awk '{ print $NF }' | head -n 1)): another local cluster is up, or a daemon of this one that down does not recognise (started with other binaries than $K8S_BIN); the host is left as it is until it stops"
   fi
+  # A cluster that was not running when down began died without it (or never finished up): what its
+  # processes left, containers that outlived their shims included, is cleared first. Without a record, this
+  # checkout's cluster never ran or was undone: what is left is another's dead cluster's.
+  if [ "$dead" = true ] || [ ! -s "$HOST_BEFORE" ]; then clear_dead_cluster down; fi
+  restore_host || kdie "$EXIT_START_FAILED" "down could not restore the host completely (see above)"
   # The cluster's runtime state goes; the PKI, the binaries and containerd's images stay for the next up.
   rm -rf "$K8S_STATE/etcd" "$K8S_STATE/kubelet" "$K8S_STATE/containerd/state" "$K8S_STATE/cni/ipam" \
     "$K8S_STATE/pod-logs" "$K8S_STATE/apiserver" "$K8S_RUN"

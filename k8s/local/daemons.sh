@@ -27,6 +27,14 @@ start_daemon() { # name binary args...
   klog "started $name (pid $!, log: $K8S_LOGS/$name.log)"
 }
 
+# Whether a pid names a live process (a zombie has exited; it only waits for its parent to reap it).
+alive() { # pid
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [ "${stat%% *}" != Z ]
+}
+
 # Stops a daemon: SIGTERM, then once more (kube-apiserver with open watches needs a second one),
 # then SIGKILL after the grace period.
 stop_daemon() { # name binary [grace_s]
@@ -35,14 +43,14 @@ stop_daemon() { # name binary [grace_s]
   if [ -n "$pid" ]; then
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < grace * 10; i++)); do
-      [ -d "/proc/$pid" ] || break
+      alive "$pid" || break
       [ "$i" = 30 ] && kill -TERM "$pid" 2>/dev/null
       sleep 0.1
     done
-    if [ -d "/proc/$pid" ]; then
+    if alive "$pid"; then
       klog "$name did not stop within $grace s: SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
-      while [ -d "/proc/$pid" ]; do sleep 0.1; done
+      while alive "$pid"; do sleep 0.1; done
     fi
     klog "stopped $name"
   fi

@@ -6,31 +6,38 @@
 # bridge, KUBE-* chains, mounts, cgroups, changed sysctls, and containers that outlive their shims. The next
 # `up` would record all that as the host's own state; `down` would then remove it (kube-proxy --cleanup is
 # global) and report the host changed. So `up` clears a dead cluster's leftovers before it records the host,
-# and `down` without a record clears them too.
+# and `down` of a dead cluster, or without a record, clears them too.
 #
 # Two degrees of certainty:
-# - Always ours, in any checkout: network namespaces holding a pod address and what runs in them, the kos0
-#   bridge and its links, CNI rules naming our bridge or network, the mounts and shims of a .k8s/ state folder,
-#   and the kos-local network's CNI files.
-# - Ours only when the marker says a cluster of ours was up and none is now: KUBE-* chains, the kubelet's
-#   cgroups and what runs in them, the kubelet's and containerd's fixed paths, and the sysctls. The marker is
-#   an iptables chain, so it lives exactly where the chains it vouches for live, survives the processes and goes
-#   with a reboot; its rules carry what the record said of the sysctls and of the fixed paths absent before up.
+# - Always ours, in any checkout: network namespaces of the kos-local network (a veth on kos0, or a CNI
+#   result of kos-local naming them) and what runs in them, the kos0 bridge and its links, CNI rules naming
+#   our bridge or network, the mounts and shims of a .k8s/ state folder, and the kos-local network's CNI files.
+# - Ours only when the marker says a cluster of ours was up and none is now: KUBE-* chains, the kubelet's (and
+#   containerd's k8s.io) cgroups and what runs in them, the fixed paths that were absent before up, the
+#   sysctls, and the mounts and shims of the marker's state folder wherever it is. The marker is an iptables
+#   chain, so it lives exactly where the chains it vouches for live, survives the processes and goes with a
+#   reboot; its rules carry what the record said of the sysctls and of the fixed paths absent before up.
 # Sourced by cluster.sh, after host.sh.
 
 MARKER_CHAIN=KOS-LOCAL
 # Kubernetes node processes of other distributions (kubeadm, k3s, microk8s), by the name the kernel shows.
 NODE_PROCESS_NAMES=(kubelet kube-proxy k3s-server k3s-agent kubelite)
 
+# The marker's first fact: whose cluster it is (an iptables comment holds at most 255 bytes).
+owner_fact() {
+  local fact="owner $K8S_STATE"
+  echo "${fact:0:250}"
+}
+
 # Writes the marker from the record: one RETURN rule per fact, each fact in its comment.
 write_marker() {
   local fact p
-  iptables -t filter -N "$MARKER_CHAIN" 2>/dev/null || iptables -t filter -F "$MARKER_CHAIN"
+  iptables -w -t filter -N "$MARKER_CHAIN" 2>/dev/null || iptables -w -t filter -F "$MARKER_CHAIN"
   while read -r fact; do
-    iptables -t filter -A "$MARKER_CHAIN" -m comment --comment "$fact" -j RETURN ||
+    iptables -w -t filter -A "$MARKER_CHAIN" -m comment --comment "$fact" -j RETURN ||
       kdie "$EXIT_START_FAILED" "could not write the marker chain $MARKER_CHAIN"
   done < <(
-    echo "owner $K8S_STATE"
+    owner_fact
     grep '^sysctl ' "$HOST_BEFORE"
     for p in "${FIXED_PATHS[@]}"; do grep -qxF "path $p" "$HOST_BEFORE" || echo "absent $p"; done
   )
@@ -38,13 +45,20 @@ write_marker() {
 
 # The marker's facts, one per line; nothing without a marker.
 marker_facts() {
-  { iptables -t filter -S "$MARKER_CHAIN" 2>/dev/null || true; } |
+  { iptables -w -t filter -S "$MARKER_CHAIN" 2>/dev/null || true; } |
     sed -n 's/^-A [^ ]* -m comment --comment "\{0,1\}\(.*[^"]\)"\{0,1\} -j RETURN$/\1/p'
 }
 
+# The marker's owner fact, or nothing.
+marker_owner() {
+  local facts
+  facts="$(marker_facts)"
+  echo "${facts%%$'\n'*}"
+}
+
 remove_marker() {
-  iptables -t filter -F "$MARKER_CHAIN" 2>/dev/null || return 0
-  iptables -t filter -X "$MARKER_CHAIN" 2>/dev/null || true
+  iptables -w -t filter -F "$MARKER_CHAIN" 2>/dev/null || return 0
+  iptables -w -t filter -X "$MARKER_CHAIN" 2>/dev/null || true
 }
 
 # Pids of processes with one of NAMES that share this host's network namespace (kind's nodes have their own).
@@ -59,35 +73,37 @@ host_processes() { # name...
   return 0
 }
 
-# Whether a pid names a live process (a zombie has exited; it only waits for its parent).
-alive() { # pid
-  local stat
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"
-  [ "${stat%% *}" != Z ]
-}
-
-# SIGKILL to each pid (never 0, 1 or this shell), then up to 10 s for them to be gone. Prints how many it killed.
+# SIGKILL to each pid (never 0, 1 or this shell), then up to 10 s for those to be gone. Prints how many it killed.
 kill_all() { # pid...
-  local p killed=0 deadline=$((SECONDS + 10))
+  local p killed=() deadline=$((SECONDS + 10))
   for p in "$@"; do
     if [[ $p =~ ^[0-9]+$ ]] && [ "$p" -gt 1 ] && [ "$p" != $$ ] && kill -KILL "$p" 2>/dev/null; then
-      killed=$((killed + 1))
+      killed+=("$p")
     fi
   done
-  for p in "$@"; do
+  for p in "${killed[@]}"; do
     while alive "$p" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
   done
-  echo "$killed"
+  echo "${#killed[@]}"
 }
 
-# Network namespaces that hold an address of the pod network.
+# Whether a network namespace is one of our pods': a kos-local CNI result names it, or its veth's host end is
+# on our bridge. (The pod CIDR alone would not do: flannel's first range is the same.)
+ours_netns() { # name
+  local peer
+  grep -lsF "netns/$1\"" /var/lib/cni/results/"$CNI_NETWORK"-* >/dev/null && return 0
+  for peer in $(ip -n "$1" -o link show type veth 2>/dev/null | sed -n 's/^[0-9]*: [^@]*@if\([0-9]*\):.*/\1/p'); do
+    ip -o link show 2>/dev/null | grep -E "^$peer: .* master $CNI_BRIDGE " >/dev/null && return 0
+  done
+  return 1
+}
+
+# Our pods' network namespaces.
 pod_netns() {
   local ns
   for ns in $({ ip netns list 2>/dev/null || true; } | awk '{ print $1 }'); do
-    ip -n "$ns" -o -4 addr show 2>/dev/null | grep -qF "inet ${POD_CIDR%.*}." && echo "$ns"
+    if ours_netns "$ns"; then echo "$ns"; fi
   done
-  return 0
 }
 
 # The processes in the kubelet's cgroups, and in containerd's k8s.io ones unless another containerd may own them.
@@ -101,13 +117,13 @@ cgroup_processes() { # containerd_runs
   done | sort -un
 }
 
-# Removes from iptables and ip6tables the rules that match the regex and the KUBE-*/CNI-* chains they leave
-# (remove_rules with an empty record); prints how many rules and chains matched, in every table.
-clear_rules() { # regex
+# Removes from iptables and ip6tables the rules that match the regex and the chains matching CHAINS they
+# leave (remove_rules with an empty record); prints how many rules and chains matched, in every table.
+clear_rules() { # regex chains
   local tool table n=0
   for tool in iptables ip6tables; do
     for table in "${TABLES[@]}"; do n=$((n + $(rules "$tool" "$table" | grep -cE -- "$1" || true))); done
-    remove_rules "$tool" "$1" /dev/null
+    remove_rules "$tool" "$1" /dev/null "$2"
   done
   echo "$n"
 }
@@ -125,7 +141,7 @@ unmount_matching() { # regex
 # leaves the host alone (down) while another cluster's node process runs in the host's network namespace, or
 # while a port of ours is taken (the marker's cluster is then alive).
 clear_dead_cluster() { # up|down
-  local live port cleared=() pids=() facts n ns link fact p t containerd_runs=false
+  local live port cleared=() pids=() facts owner n ns link fact p t containerd_runs=false
   live="$(host_processes "${NODE_PROCESS_NAMES[@]}" | tr '\n' ' ')"
   if [ -n "$live" ]; then
     [ "$1" = up ] && kdie "$EXIT_START_FAILED" "a node process of another cluster (kubelet, kube-proxy, k3s or microk8s) runs on this host (pid ${live% }): the local cluster would share its iptables chains and cgroups"
@@ -138,9 +154,15 @@ clear_dead_cluster() { # up|down
     return 0
   fi
   facts="$(marker_facts)"
+  owner="$(marker_owner)"
+  owner="${owner#owner }"
 
-  # Always ours. Shims bound to a .k8s/ socket, then what runs in the pod network's namespaces.
-  mapfile -t pids < <(pgrep -f 'containerd-shim[^ ]* .*-address [^ ]*/[.]k8s/containerd/containerd[.]sock' || true)
+  # Always ours: shims bound to a .k8s/ socket (or to the marker's folder's), then what runs in our pods'
+  # network namespaces.
+  mapfile -t pids < <({
+    pgrep -f 'containerd-shim[^ ]* .*-address [^ ]*/[.]k8s/containerd/containerd[.]sock' || true
+    if [ -n "$owner" ]; then pgrep -f -- "containerd-shim[^ ]* .*-address $owner/containerd/containerd.sock" || true; fi
+  } | sort -un)
   n="$(kill_all "${pids[@]}")"
   [ "$n" -gt 0 ] && cleared+=("$n shims")
   n=0
@@ -160,7 +182,9 @@ clear_dead_cluster() { # up|down
     done
     ip link delete "$CNI_BRIDGE" && cleared+=("link $CNI_BRIDGE")
   fi
-  n="$(unmount_matching '^/.*/[.]k8s/(kubelet|containerd)/')"
+  local state_mounts='^/.*/[.]k8s/(kubelet|containerd)/'
+  [ -n "$owner" ] && state_mounts+="|^${owner//./[.]}/(kubelet|containerd)/"
+  n="$(unmount_matching "$state_mounts")"
   [ "$n" -gt 0 ] && cleared+=("$n mounts of a .k8s/ folder")
   rm -rf "/var/lib/cni/networks/$CNI_NETWORK" /var/lib/cni/results/"$CNI_NETWORK"-*
   # Other shims still running belong to a containerd that may own /run/containerd and the k8s.io cgroups (the
@@ -170,14 +194,14 @@ clear_dead_cluster() { # up|down
   done
 
   if [ -z "$facts" ]; then
-    n="$(clear_rules "$CNI_BRIDGE|$CNI_NETWORK")"
+    n="$(clear_rules "$CNI_BRIDGE|$CNI_NETWORK" '^CNI-')"
     [ "$n" -gt 0 ] && cleared+=("$n CNI rules")
   else
     # The marker's cluster is dead: the rest is its too.
     mapfile -t pids < <(cgroup_processes "$containerd_runs")
     n="$(kill_all "${pids[@]}")"
     [ "$n" -gt 0 ] && cleared+=("$n processes in the kubelet's cgroups")
-    n="$(clear_rules "KUBE-|$CNI_BRIDGE|$CNI_NETWORK|$POD_NET_RULE")"
+    n="$(clear_rules "KUBE-|$CNI_BRIDGE|$CNI_NETWORK|$POD_NET_RULE" '^(KUBE|CNI)-')"
     [ "$n" -gt 0 ] && cleared+=("$n iptables rules and chains")
     # Whatever kube-proxy keeps beyond the KUBE-* chains (its IPVS or nftables state, when so configured).
     [ -x "$K8S_BIN/kube-proxy" ] && { "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true; }
@@ -211,8 +235,7 @@ clear_dead_cluster() { # up|down
     done
     [ "$n" -gt 0 ] && cleared+=("$n cgroup trees")
     remove_marker
-    p="${facts%%$'\n'*}"
-    cleared+=("the marker of ${p#owner }")
+    cleared+=("the marker of $owner")
   fi
   if [ ${#cleared[@]} -gt 0 ]; then
     local summary

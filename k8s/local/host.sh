@@ -45,7 +45,7 @@ host_state() {
 # until `down` has undone it all.
 record_host() {
   if [ -s "$HOST_BEFORE" ]; then
-    [ -n "$(marker_facts)" ] || write_marker
+    [ "$(marker_owner)" = "$(owner_fact)" ] || write_marker
     return 0
   fi
   clear_dead_cluster up
@@ -55,11 +55,11 @@ record_host() {
   write_marker
 }
 
-# Deletes TOOL's rules that match PATTERN and are not in RECORD, last first, then the chains that are
-# ours: KUBE-* ones, and CNI-* ones left empty. A rule or chain in RECORD stays, so a chain another tool
+# Deletes TOOL's rules that match PATTERN and are not in RECORD, last first, then the chains that match
+# CHAINS: KUBE-* ones, and CNI-* ones left empty. A rule or chain in RECORD stays, so a chain another tool
 # (podman) had made before up is kept.
-remove_rules() { # iptables|ip6tables pattern record
-  local tool=$1 pattern=$2 record=$3 table line chain
+remove_rules() { # iptables|ip6tables pattern record [chains]
+  local tool=$1 pattern=$2 record=$3 chains=${4:-^(KUBE|CNI)-} table line chain
   for table in "${TABLES[@]}"; do
     while read -r line; do
       grep -qxF "$tool $table $line" "$record" && continue
@@ -67,9 +67,9 @@ remove_rules() { # iptables|ip6tables pattern record
     done < <(rules "$tool" "$table" | grep -E '^-A ' | grep -E -- "$pattern" | tac)
     while read -r chain; do
       grep -qxF "$tool $table -N $chain" "$record" && continue
-      [[ $chain == CNI-* ]] && rules "$tool" "$table" | grep -q "^-A $chain " && continue
+      [[ $chain == CNI-* ]] && rules "$tool" "$table" | grep "^-A $chain " >/dev/null && continue
       "$tool" -t "$table" -X "$chain" 2>/dev/null || true
-    done < <(rules "$tool" "$table" | awk '$1 == "-N" { print $2 }' | grep -E '^(KUBE|CNI)-')
+    done < <(rules "$tool" "$table" | awk '$1 == "-N" { print $2 }' | { grep -E -- "$chains" || true; })
   done
 }
 

@@ -134,6 +134,33 @@ async function kubepodsPids(): Promise<number[]> {
   return [...new Set(stdout.split('\n').filter(Boolean).map(Number))];
 }
 
+/**
+ * Waits for the pod default/left-behind, then SIGKILLs the cluster's daemons, as a job runner does when a
+ * job ends; the shims, in sessions of their own, and the container they run outlive them. Returns those.
+ */
+async function killDaemons(): Promise<number[]> {
+  await waitUntil('pod default/left-behind to be Ready', async () =>
+    isReady(await kubectlJson<Pod>(['-n', 'default', 'get', 'pod', 'left-behind'])),
+  );
+  const daemons = daemonPids();
+  const survivors = [...(await shimPids()), ...(await kubepodsPids())];
+  assert.ok(survivors.length >= 2, 'the pod has a shim and a container on the host');
+  for (const pid of daemons) process.kill(pid, 'SIGKILL');
+  await waitUntil('the daemons to be gone', () => daemons.every((pid) => !alive(pid)));
+  const left = (await sh('bash', [CLUSTER, 'host-state'])).stdout.split('\n');
+  assert.ok(left.includes('link kos0'), 'the dead cluster left its bridge');
+  assert.ok(
+    left.some((l) => l.startsWith('netns ')),
+    'the dead cluster left a network namespace',
+  );
+  assert.ok(survivors.every(alive), "the dead cluster's shim and container still run");
+  return survivors;
+}
+
+/** What `up` or `down` says it cleared of a dead cluster. */
+const clearedBy = (stderr: string) =>
+  /cleared what a cluster killed without down left on the host: (.*)/.exec(stderr)?.[1] ?? '';
+
 /** Processes running a binary of the cluster or a file of its state folder. */
 function clusterProcesses(): string[] {
   const found: string[] = [];
@@ -701,7 +728,7 @@ describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
   });
 
   it(
-    'when every process of the cluster is killed without down, then the next up clears what they left and records the host as it was',
+    'when every process of the cluster is killed without down, then the next up from a fresh checkout, or down, clears what they left',
     { skip: process.env.K8S_KEEP === '1' ? 'K8S_KEEP=1: the cluster stays up' : false },
     async (t) => {
       // A pod, so the dead cluster leaves a network namespace, the bridge, a mount and a running container.
@@ -717,31 +744,14 @@ describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
         },
         'default',
       );
-      await waitUntil('pod default/left-behind to be Ready', async () =>
-        isReady(await kubectlJson<Pod>(['-n', 'default', 'get', 'pod', 'left-behind'])),
-      );
-      // The daemons SIGKILLed, as a job runner does when a job ends; the shims, in sessions of their own, and
-      // the container they run outlive them.
-      const daemons = daemonPids();
-      const shims = await shimPids();
-      const orphans = await kubepodsPids();
-      assert.ok(shims.length > 0 && orphans.length > 0, 'the pod has a shim and a container on the host');
+      const survivors: number[] = [];
       try {
-        for (const pid of daemons) process.kill(pid, 'SIGKILL');
-        await waitUntil('the daemons to be gone', () => daemons.every((pid) => !alive(pid)));
-        const left = (await sh('bash', [CLUSTER, 'host-state'])).stdout.split('\n');
-        assert.ok(left.includes('link kos0'), 'the dead cluster left its bridge');
-        assert.ok(
-          left.some((l) => l.startsWith('netns ')),
-          'the dead cluster left a network namespace',
-        );
-        assert.ok([...shims, ...orphans].every(alive), "the dead cluster's shim and container still run");
         // A fresh checkout has no record of the host; its up must not record the dead cluster's state as the host's.
+        survivors.push(...(await killDaemons()));
         rmSync(path.join(ROOT, '.k8s/host-before'));
         const up = await shStatus('bash', [CLUSTER, 'up', '--no-install'], {});
         assert.equal(up.code, 0, up.stderr);
-        const cleared =
-          /cleared what a cluster killed without down left on the host: (.*)/.exec(up.stderr)?.[1] ?? '';
+        const cleared = clearedBy(up.stderr);
         t.diagnostic(`up cleared: ${cleared}`);
         for (const what of [
           /^\d+ shims, \d+ pod network namespaces, link kos0, /,
@@ -755,14 +765,26 @@ describe('the chart on a real Kubernetes cluster (npm run k8s:local)', () => {
           sortedLines(hostBefore),
           'up recorded the host as the first up found it',
         );
+        assert.deepEqual(survivors.filter(alive), [], "the dead cluster's shim and container were stopped");
+
+        // The same in this checkout, which has its record: down clears what the processes left, then restores.
+        survivors.push(...(await killDaemons()));
+        const down = await shStatus('bash', [CLUSTER, 'down'], {});
+        assert.equal(down.code, 0, down.stderr);
+        t.diagnostic(`down cleared: ${clearedBy(down.stderr)}`);
+        const now = (await sh('bash', [CLUSTER, 'host-state'])).stdout;
         assert.deepEqual(
-          [...shims, ...orphans].filter(alive),
-          [],
-          "the dead cluster's shim and container were stopped",
+          sortedLines(now),
+          sortedLines(hostBefore),
+          'down left the host as the first up found it',
         );
+        assert.deepEqual(survivors.filter(alive), [], "the dead cluster's shim and container were stopped");
+        assert.deepEqual(clusterProcesses(), [], 'no process of the cluster');
       } finally {
-        for (const pid of [...shims, ...orphans].filter(alive)) process.kill(pid, 'SIGKILL');
+        for (const pid of survivors.filter(alive)) process.kill(pid, 'SIGKILL');
       }
+      // Up again, for the last test's down.
+      assert.equal(await shLive('bash', [CLUSTER, 'up', '--no-install']), 0);
     },
   );
 
