@@ -7,7 +7,8 @@
 #   up      builds what is missing, starts the cluster (idempotent), loads the images and installs
 #           the chart as release `orders` in namespace `orders` with an in-cluster Kafka and Apicurio
 #           Registry; --no-install stops after the cluster.
-#   down    stops every process it started and undoes its changes to the host.
+#   down    stops every process it started and undoes its changes to the host (and what a cluster killed
+#           without down left: k8s/local/dead-cluster.sh).
 #   status  what runs, the node and the pods.
 # kubeconfig: .k8s/kubeconfig. Logs: .k8s/logs/<component>.log. Exit codes: k8s/local/lib.sh.
 set -Eeuo pipefail
